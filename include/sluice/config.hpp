@@ -1,0 +1,70 @@
+// The one configuration object every stage derives its limits from (DESIGN.md §2.6):
+// pipe size, read size, batch size and token counts all come from here, so no layer can
+// buffer more than the budget that `memory_budget()` states.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+enum class on_full_policy { block, drop };
+enum class dead_letter_format { raw, json };
+enum class output_format { json };
+
+struct config {
+  // Input. Empty, or "-", means stdin.
+  std::vector<std::string> inputs;
+  std::size_t max_line_bytes = std::size_t{1} << 20;
+
+  // Processing.
+  unsigned parse_threads = 0;  // 0: hardware threads
+  bool unordered = false;
+
+  // Flow control.
+  std::size_t batch_bytes = std::size_t{256} << 10;
+  std::size_t read_ahead = 4;
+  std::size_t parse_tokens = 0;  // 0: 2 x parse_threads
+  std::size_t sink_tokens = 4;
+  double rate = 0;        // events per second; 0: unlimited
+  double rate_bytes = 0;  // bytes per second; 0: unlimited
+  std::optional<double> burst;  // events; default 100 ms of rate, at least 1
+  on_full_policy on_full = on_full_policy::block;
+  double drain_timeout_s = 5;
+
+  // Output.
+  std::string output = "-";
+  output_format format = output_format::json;
+  std::string dead_letter;  // empty: invalid lines are only counted
+  dead_letter_format dead_letter_fmt = dead_letter_format::raw;
+
+  // Observability.
+  bool stats = false;
+  double stats_interval_s = 0;  // 0: only at exit
+  std::string stats_file;       // empty: stderr
+  bool progress = true;
+  std::string log_level = "warn";
+
+  // Fills the defaults that depend on the machine (threads, parse tokens).
+  void resolve_defaults();
+
+  // Capacity of a pooled batch buffer; a longer line gets a buffer of its own, at most
+  // max_line_bytes + 1 (the +1 tells "exactly at the limit" from "over it").
+  std::size_t largest_buffer_bytes() const;
+  // DESIGN.md §2.1: read-ahead + parse tokens + sink tokens, +1 for the batch the reader
+  // is filling while it waits.
+  std::size_t max_batches_alive() const;
+  // Size asked of the kernel for an input pipe: enough to keep the reader busy while
+  // a batch is cut, never more than the read-ahead it feeds.
+  std::size_t pipe_bytes() const;
+  // DESIGN.md §2.2: the most memory the pipeline may hold, excluding the fixed overhead.
+  std::size_t memory_budget() const;
+  // Event and byte buckets: resolved burst sizes.
+  double event_burst() const;
+  double byte_burst() const;
+};
+
+}  // namespace sluice

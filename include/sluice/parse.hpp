@@ -1,0 +1,66 @@
+// The parallel stage: per batch, each line is classified and, if it is an event, handed
+// to the transform, which appends its output form to the batch's output buffer.
+// A line is an event when simdjson's DOM parser accepts it whole and it is an object
+// (DESIGN.md §1). Everything else is invalid: counted and dead-lettered, never fatal.
+// Before parsing, a trailing '\r' is dropped and surrounding whitespace trimmed; a line
+// left empty is skipped. A line longer than --max-line-bytes is oversize.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <simdjson.h>
+
+#include "sluice/batch.hpp"
+#include "sluice/config.hpp"
+#include "sluice/errors.hpp"
+
+namespace sluice {
+
+class transform;
+
+struct line_verdict {
+  line_error error = line_error::none;
+  simdjson::error_code json_error = simdjson::SUCCESS;
+};
+
+// Trims a trailing '\r' and JSON whitespace around the line.
+std::string_view trim_line(std::string_view line);
+
+// Classifies one trimmed, non-empty line. The 64 bytes after it must be readable
+// (parse_padding); `doc` is the parsed root when the verdict is `none`.
+line_verdict classify_line(simdjson::dom::parser& parser, std::string_view line,
+                           simdjson::dom::element& doc);
+
+// Writes dead-letter records into a batch's dead buffer.
+class dead_letter_writer {
+ public:
+  dead_letter_writer(dead_letter_format fmt, bool enabled) : fmt_(fmt), enabled_(enabled) {}
+  void add(std::string& dead, line_verdict why, std::string_view source, std::uint64_t offset,
+           std::string_view line, std::uint64_t length) const;
+
+ private:
+  dead_letter_format fmt_;
+  bool enabled_;
+};
+
+// One per worker thread: a simdjson parser grows to the largest line it has seen, so it
+// is reused rather than rebuilt (DESIGN.md §7), and counted in the memory budget.
+class batch_parser {
+ public:
+  batch_parser(const config& cfg, const transform& tr, const dead_letter_writer& dl,
+               const std::vector<std::string>& source_names);
+  // Fills b.out, b.dead and b.counts from b's lines.
+  void parse(batch& b);
+
+ private:
+  std::size_t max_line_bytes_;
+  const transform& transform_;
+  const dead_letter_writer& dead_letter_;
+  const std::vector<std::string>& source_names_;
+  simdjson::dom::parser parser_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,85 @@
+// Per-stage counters (DESIGN.md §5). Stages update relaxed atomics per batch (never per
+// line); a reporter thread reads them for --stats, so observing costs the hot path
+// nothing but the counts it keeps anyway.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace sluice {
+
+// A count of tokens in use with the highest value it reached.
+struct token_gauge {
+  std::atomic<std::int64_t> in_use{0};
+  std::atomic<std::int64_t> max_seen{0};
+  std::int64_t limit = 0;
+
+  void add(std::int64_t n = 1) {
+    auto now = in_use.fetch_add(n, std::memory_order_relaxed) + n;
+    auto seen = max_seen.load(std::memory_order_relaxed);
+    while (now > seen && !max_seen.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+    }
+  }
+  void sub(std::int64_t n = 1) { in_use.fetch_sub(n, std::memory_order_relaxed); }
+};
+
+using counter = std::atomic<std::uint64_t>;
+
+inline void bump(counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+
+struct reader_stats {
+  counter bytes_in{0};
+  counter batches_out{0};
+  counter inputs_failed{0};
+  counter blocked_ns{0};  // waiting for a read-ahead slot
+  token_gauge read_ahead;
+};
+
+struct parse_stats {
+  counter batches_in{0};
+  counter bytes_in{0};
+  counter lines_in{0};
+  counter events_out{0};
+  counter bytes_out{0};
+  counter invalid{0};
+  counter oversize{0};
+  counter empty{0};
+  counter filtered{0};
+  counter blocked_ns{0};  // batches waiting for a parse token
+  token_gauge tokens;
+};
+
+struct sink_stats {
+  counter batches_in{0};
+  counter events_in{0};
+  counter events_out{0};
+  counter bytes_out{0};
+  counter dead_letter_lines{0};
+  counter dropped_events{0};
+  counter dropped_bytes{0};
+  counter dropped_batches{0};
+  counter undelivered_events{0};  // abandoned at shutdown or after a write failure
+  counter blocked_ns{0};          // batches waiting for a sink token
+  counter rate_wait_ns{0};        // waiting for rate tokens
+  counter write_ns{0};            // inside write()
+  token_gauge tokens;
+  double rate = 0;
+  double rate_bytes = 0;
+};
+
+struct pipeline_stats {
+  reader_stats reader;
+  parse_stats parse;
+  sink_stats sink;
+  token_gauge batches_alive;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  // One JSON object, no newline. `kind` is "interval" or "final".
+  std::string to_json(const char* kind) const;
+};
+
+std::int64_t now_ns();
+
+}  // namespace sluice

@@ -1,0 +1,233 @@
+#include "sluice/cli.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <iostream>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <oneapi/tbb/version.h>
+#include <simdjson.h>
+#include <spdlog/version.h>
+
+#include "sluice/errors.hpp"
+
+namespace sluice {
+
+namespace {
+
+constexpr const char* version = "0.1.0";
+
+double parse_number(const std::string& flag, std::string_view text) {
+  double v = 0;
+  const auto* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || p != end || !std::isfinite(v))
+    throw usage_error(fmt::format("{}: expected a number, got '{}'", flag, text));
+  return v;
+}
+
+std::size_t parse_count(const std::string& flag, const std::string& text) {
+  std::size_t v = 0;
+  const auto* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || p != end || v == 0)
+    throw usage_error(fmt::format("{}: expected a positive integer, got '{}'", flag, text));
+  return v;
+}
+
+// Flags whose value is optional must be written with '=' (DESIGN.md §3): CLI11 2.1.2
+// would otherwise take the next word (`--stats app.log`). They are taken out here.
+struct optional_value_flag {
+  std::string_view name;
+  bool* given;
+  std::string* value;
+};
+
+std::vector<std::string> take_optional_value_flags(int argc, const char* const* argv,
+                                                   std::vector<optional_value_flag> flags) {
+  std::vector<std::string> rest;
+  bool after_dashes = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    bool taken = false;
+    if (!after_dashes) {
+      for (auto& f : flags) {
+        if (arg == f.name) {
+          *f.given = true;
+          taken = true;
+        } else if (arg.size() > f.name.size() && arg.substr(0, f.name.size()) == f.name &&
+                   arg[f.name.size()] == '=') {
+          *f.given = true;
+          *f.value = std::string(arg.substr(f.name.size() + 1));
+          taken = true;
+        }
+      }
+      if (arg == "--") after_dashes = true;
+    }
+    if (!taken) rest.emplace_back(arg);
+  }
+  std::reverse(rest.begin(), rest.end());  // CLI11 parses a reversed vector
+  return rest;
+}
+
+}  // namespace
+
+std::size_t parse_size(const std::string& flag, const std::string& text) {
+  std::string_view t = text;
+  std::size_t i = 0;
+  while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
+  const std::string_view num = t.substr(0, i);
+  std::string unit(t.substr(i));
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  double mult = 1;
+  if (unit.empty() || unit == "B") mult = 1;
+  else if (unit == "K" || unit == "KIB" || unit == "KB") mult = 1024.0;
+  else if (unit == "M" || unit == "MIB" || unit == "MB") mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GIB" || unit == "GB") mult = 1024.0 * 1024 * 1024;
+  else throw usage_error(fmt::format("{}: unknown size unit in '{}' (use K, M, G)", flag, text));
+  if (num.empty()) throw usage_error(fmt::format("{}: expected a size like 256K, got '{}'", flag, text));
+  const double v = parse_number(flag, num) * mult;
+  if (v < 1 || v > 1e15) throw usage_error(fmt::format("{}: size out of range: '{}'", flag, text));
+  return static_cast<std::size_t>(v);
+}
+
+double parse_rate(const std::string& flag, const std::string& text, bool sizes) {
+  std::string amount = text;
+  double per = 1;
+  if (const auto slash = text.find('/'); slash != std::string::npos) {
+    amount = text.substr(0, slash);
+    const std::string unit = text.substr(slash + 1);
+    if (unit == "s" || unit == "sec") per = 1;
+    else if (unit == "m" || unit == "min") per = 60;
+    else if (unit == "h" || unit == "hour") per = 3600;
+    else throw usage_error(fmt::format("{}: unknown time unit in '{}' (use /s, /m or /h)", flag, text));
+  }
+  const double n = sizes ? static_cast<double>(parse_size(flag, amount)) : parse_number(flag, amount);
+  if (!(n > 0)) throw usage_error(fmt::format("{}: must be more than 0, got '{}'", flag, text));
+  return n / per;
+}
+
+std::string version_text() {
+  return fmt::format("sluice {} (oneTBB {}.{}, simdjson {}.{}.{}, spdlog {}.{}.{})", version, TBB_VERSION_MAJOR,
+                     TBB_VERSION_MINOR, int(simdjson::SIMDJSON_VERSION_MAJOR), int(simdjson::SIMDJSON_VERSION_MINOR),
+                     int(simdjson::SIMDJSON_VERSION_REVISION), SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH);
+}
+
+std::optional<config> parse_command_line(int argc, const char* const* argv) {
+  config cfg;
+  std::string max_line = "1MiB", batch_bytes = "256KiB", read_ahead = "4", parse_tokens, sink_tokens = "4";
+  std::string threads, rate, rate_bytes, burst, on_full = "block", drain = "5", format = "json",
+                            dl_format = "raw", stats_value;
+  bool stats_given = false;
+
+  CLI::App app{"sluice: a log stream processor. Reads NDJSON logs from stdin or files, keeps the\n"
+               "lines that are JSON objects, and writes them out in order, at a rate you set, with\n"
+               "every stage's memory bounded: a slow output makes sluice stop reading, never grow.",
+               "sluice"};
+  app.set_version_flag("-V,--version", version_text());
+  app.get_formatter()->column_width(34);
+  app.footer(
+      "Optional values need '=': --stats=5 (\"--stats app.log\" means stats at exit, read app.log).\n"
+      "Sizes take K, M, G (or KiB, MiB, GiB): powers of 1024.\n\n"
+      "Examples:\n"
+      "  kubectl logs -f api | sluice --rate 500/s          # throttle a live stream\n"
+      "  sluice --dead-letter bad.ndjson --stats app.log    # validate a file, keep the bad lines\n"
+      "  sluice --on-full drop --sink-tokens 2 -o out.ndjson  # never block the producer\n\n"
+      "Exit: 0 all delivered (or stdout closed), 1 runtime failure, 2 usage error.");
+
+  app.add_option("FILE", cfg.inputs, "Inputs, read in order (none, or \"-\": stdin)")->group("Input");
+  app.add_option("--max-line-bytes", max_line, "Longer lines are oversize: counted, dead-lettered")
+      ->capture_default_str()->group("Input");
+
+  app.add_option("--parse-threads", threads, "Parser threads (default: hardware threads)")->group("Processing");
+  app.add_flag("--unordered", cfg.unordered, "Do not keep input order")->group("Processing");
+
+  const char* fc = "Flow control";
+  app.add_option("--batch-bytes", batch_bytes, "Largest batch")->capture_default_str()->group(fc);
+  app.add_option("--read-ahead", read_ahead, "Batches read, waiting for parse")->capture_default_str()->group(fc);
+  app.add_option("--parse-tokens", parse_tokens, "Batches in parse or waiting in order (default 2 x threads)")
+      ->group(fc);
+  app.add_option("--sink-tokens", sink_tokens, "Batches queued for the sink")->capture_default_str()->group(fc);
+  app.add_option("--rate", rate, "Events per unit of time at the sink: N[/s|/m|/h] (default unlimited)")
+      ->group(fc);
+  app.add_option("--rate-bytes", rate_bytes, "Bytes per second at the sink: SIZE[/s]")->group(fc);
+  app.add_option("--burst", burst, "Events the bucket may send at once (default 100 ms of rate)")->group(fc);
+  app.add_option("--on-full", on_full, "block: stop reading when the sink is full; drop: drop and count")
+      ->check(CLI::IsMember({"block", "drop"}))->capture_default_str()->group(fc);
+  app.add_option("--drain-timeout", drain, "On SIGINT/SIGTERM, deliver in-flight events for at most S s")
+      ->capture_default_str()->group(fc);
+
+  app.add_option("-o,--output", cfg.output, "Output file, appended to; reopened on SIGHUP (default stdout)")
+      ->group("Output");
+  app.add_option("--format", format, "Output format (json: one object a line)")
+      ->check(CLI::IsMember({"json"}))->capture_default_str()->group("Output");
+  app.add_option("--dead-letter", cfg.dead_letter, "Invalid and oversize lines go here")->group("Output");
+  app.add_option("--dead-letter-format", dl_format,
+                 "raw: the line as read; json: {reason,error,source,offset,length,line}")
+      ->check(CLI::IsMember({"raw", "json"}))->capture_default_str()->group("Output");
+
+  const char* obs = "Observability";
+  // Shown in --help; parsed by take_optional_value_flags before CLI11 sees the words.
+  app.add_flag("--stats", stats_given, "Per-stage counters as JSON lines at exit; --stats=SECONDS also every SECONDS")
+      ->group(obs);
+  app.add_option("--stats-file", cfg.stats_file, "Where --stats goes (default stderr)")->group(obs);
+  app.add_flag("!--no-progress", cfg.progress, "No progress line on a terminal")->group(obs);
+  app.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str()->group(obs);
+
+  std::vector<std::string> words =
+      take_optional_value_flags(argc, argv, {{"--stats", &stats_given, &stats_value}});
+  try {
+    app.parse(words);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return std::nullopt;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << version_text() << "\n";
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    if (const auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    throw usage_error(msg + " (see --help)");
+  }
+
+  cfg.max_line_bytes = parse_size("--max-line-bytes", max_line);
+  cfg.batch_bytes = parse_size("--batch-bytes", batch_bytes);
+  if (cfg.batch_bytes < 64) throw usage_error("--batch-bytes: must be at least 64");
+  cfg.read_ahead = parse_count("--read-ahead", read_ahead);
+  cfg.sink_tokens = parse_count("--sink-tokens", sink_tokens);
+  if (!threads.empty()) {
+    const auto n = parse_count("--parse-threads", threads);
+    if (n > 1024) throw usage_error("--parse-threads: at most 1024");
+    cfg.parse_threads = static_cast<unsigned>(n);
+  }
+  if (!parse_tokens.empty()) cfg.parse_tokens = parse_count("--parse-tokens", parse_tokens);
+  if (!rate.empty()) cfg.rate = parse_rate("--rate", rate, false);
+  if (!rate_bytes.empty()) cfg.rate_bytes = parse_rate("--rate-bytes", rate_bytes, true);
+  if (!burst.empty()) {
+    const double b = parse_number("--burst", burst);
+    if (b < 1) throw usage_error(fmt::format("--burst: must be at least 1, got '{}'", burst));
+    if (rate.empty()) throw usage_error("--burst needs --rate");
+    cfg.burst = b;
+  }
+  cfg.on_full = on_full == "drop" ? on_full_policy::drop : on_full_policy::block;
+  cfg.drain_timeout_s = parse_number("--drain-timeout", drain);
+  if (cfg.drain_timeout_s < 0) throw usage_error("--drain-timeout: must not be negative");
+  cfg.dead_letter_fmt = dl_format == "json" ? dead_letter_format::json : dead_letter_format::raw;
+  cfg.stats = stats_given;
+  if (!stats_value.empty()) {
+    cfg.stats_interval_s = parse_number("--stats", stats_value);
+    if (!(cfg.stats_interval_s > 0)) throw usage_error("--stats: the interval must be more than 0 seconds");
+  }
+  if (!cfg.stats_file.empty() && !cfg.stats) cfg.stats = true;
+  for (const auto& in : cfg.inputs)
+    if (in.empty()) throw usage_error("an empty input path was given");
+  cfg.resolve_defaults();
+  return cfg;
+}
+
+}  // namespace sluice

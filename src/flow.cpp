@@ -1,0 +1,415 @@
+#include "sluice/flow.hpp"
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+#include <spdlog/spdlog.h>
+
+#include "sluice/parse.hpp"
+#include "sluice/source.hpp"
+#include "sluice/transform.hpp"
+
+namespace sluice {
+
+namespace tf = oneapi::tbb::flow;
+
+namespace {
+
+// Read-ahead slots: the reader takes one before filling a batch; the parallel stage gives
+// it back when the batch enters it. Waiting here is what stops the reading.
+class slot_count {
+ public:
+  explicit slot_count(std::size_t n) : free_(n) {}
+  // False when `stopping` became true while waiting.
+  template <class Stop>
+  bool acquire(Stop stopping) {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return free_ > 0 || stopping(); });
+    if (stopping()) return false;
+    --free_;
+    return true;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      ++free_;
+    }
+    cv_.notify_one();
+  }
+  void wake_all() {
+    { std::lock_guard lock(mutex_); }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::size_t free_;
+};
+
+// Periodic --stats lines on a thread of their own.
+class stats_reporter {
+ public:
+  stats_reporter(const pipeline_stats& stats, std::FILE* out, double interval_s)
+      : stats_(stats), out_(out) {
+    if (interval_s <= 0) return;
+    thread_ = std::thread([this, interval_s] {
+      std::unique_lock lock(mutex_);
+      const auto period = std::chrono::duration<double>(interval_s);
+      while (!cv_.wait_for(lock, period, [&] { return stopped_; })) print("interval");
+    });
+  }
+  ~stats_reporter() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void print(const char* kind) {
+    const std::string line = stats_.to_json(kind);
+    std::fprintf(out_, "%s\n", line.c_str());
+    std::fflush(out_);
+  }
+
+ private:
+  const pipeline_stats& stats_;
+  std::FILE* out_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+struct pipeline::impl {
+  using sink_node = tf::async_node<batch*, long>;
+
+  impl(const config& c, pipeline_stats& s, std::unique_ptr<output> out, std::unique_ptr<output> dead,
+       pipeline_hooks h)
+      : cfg(c),
+        st(s),
+        hooks(std::move(h)),
+        pool(c.batch_bytes, s.batches_alive),
+        read_ahead(c.read_ahead),
+        rd(c, s.reader),
+        tr(c),
+        dl(c.dead_letter_fmt, static_cast<bool>(dead)),
+        parallelism(oneapi::tbb::global_control::max_allowed_parallelism, c.parse_threads + 1),
+        // No slot reserved for an external thread: the parse_threads workers do all the
+        // parsing; the reader and sink threads only hand work over.
+        arena(static_cast<int>(c.parse_threads), 0) {
+    sink = std::make_unique<sink_stage>(cfg, std::move(out), std::move(dead), st.sink,
+                                        [this](batch* b) { written(b); });
+    sink->on_stop = [this](write_status) {
+      rd.stop();
+      read_ahead.wake_all();
+    };
+    arena.execute([this] { build(); });
+  }
+
+  ~impl() {
+    arena.execute([this] { g->wait_for_all(); });
+  }
+
+  void build() {
+    g = std::make_unique<tf::graph>();
+    read_queue = std::make_unique<tf::queue_node<batch*>>(*g);
+    parse_limit = std::make_unique<tf::limiter_node<batch*, long>>(*g, cfg.parse_tokens);
+    parse = std::make_unique<tf::function_node<batch*, batch*>>(
+        *g, tf::unlimited, [this](batch* b) { return parse_batch(b); });
+    to_sink = std::make_unique<sink_node>(*g, tf::serial, [this](batch* b, sink_node::gateway_type& gw) {
+      admit_to_sink(b, gw);
+    });
+    gateway = &to_sink->gateway();
+
+    tf::make_edge(*read_queue, *parse_limit);
+    tf::make_edge(*parse_limit, *parse);
+    if (cfg.on_full == on_full_policy::block) {
+      sink_limit = std::make_unique<tf::limiter_node<batch*, long>>(*g, cfg.sink_tokens);
+      // A limiter drops what it refuses from a function_node: it needs a buffering
+      // predecessor, the sequencer (ordered) or a buffer_node (unordered).
+      if (!cfg.unordered) {
+        order = std::make_unique<tf::sequencer_node<batch*>>(*g, [](batch* b) { return b->seq; });
+        tf::make_edge(*parse, *order);
+        tf::make_edge(*order, *sink_limit);
+      } else {
+        pending = std::make_unique<tf::buffer_node<batch*>>(*g);
+        tf::make_edge(*parse, *pending);
+        tf::make_edge(*pending, *sink_limit);
+      }
+      tf::make_edge(*sink_limit, *to_sink);
+      tf::make_edge(*to_sink, sink_limit->decrementer());
+    } else {
+      drop_gate = std::make_unique<gate_node>(*g, tf::serial, [this](batch* b, gate_node::output_ports_type& ports) {
+        gate(b, ports);
+      });
+      if (!cfg.unordered) {
+        order = std::make_unique<tf::sequencer_node<batch*>>(*g, [](batch* b) { return b->seq; });
+        tf::make_edge(*parse, *order);
+        tf::make_edge(*order, *drop_gate);
+      } else {
+        tf::make_edge(*parse, *drop_gate);
+      }
+      tf::make_edge(tf::output_port<0>(*drop_gate), *to_sink);
+    }
+  }
+
+  // --- reader side (reader thread) ---
+  batch* acquire_for_reader() {
+    const auto t0 = now_ns();
+    if (!read_ahead.acquire([this] { return rd.stopping(); })) return nullptr;
+    bump(st.reader.blocked_ns, static_cast<std::uint64_t>(now_ns() - t0));
+    st.reader.read_ahead.add();
+    return pool.acquire();
+  }
+  void release_read_ahead() {
+    st.reader.read_ahead.sub();
+    read_ahead.release();
+  }
+
+  // --- parallel stage (TBB workers) ---
+  batch* parse_batch(batch* b) {
+    st.parse.tokens.add();
+    release_read_ahead();
+    bump(st.parse.blocked_ns, static_cast<std::uint64_t>(now_ns() - b->handed_at_ns));
+    if (hooks.in_parse) hooks.in_parse(*b);
+    auto& parser = parsers.local();
+    if (!parser) parser = std::make_unique<batch_parser>(cfg, tr, dl, rd.source_names());
+    // Node bodies must not throw (it would cancel the graph); the parse step works on
+    // values, so only an allocation failure could, and then the batch counts as invalid.
+    try {
+      parser->parse(*b);
+    } catch (const std::exception& e) {
+      spdlog::error("parse: {}", e.what());
+      b->out.clear();
+      b->counts.invalid += b->counts.lines - b->counts.invalid;
+      b->counts.events = 0;
+    }
+    const auto& c = b->counts;
+    bump(st.parse.batches_in);
+    bump(st.parse.bytes_in, b->size);
+    bump(st.parse.lines_in, c.lines);
+    bump(st.parse.events_out, c.events);
+    bump(st.parse.bytes_out, b->out.size());
+    bump(st.parse.invalid, c.invalid);
+    bump(st.parse.oversize, c.oversize);
+    bump(st.parse.empty, c.empty);
+    bump(st.parse.filtered, c.filtered);
+    b->parsed_at_ns = now_ns();
+    return b;
+  }
+
+  // --- sink admission (serial) ---
+  void return_parse_token() {
+    st.parse.tokens.sub();
+    parse_limit->decrementer().try_put(1);
+  }
+
+  void admit_to_sink(batch* b, sink_node::gateway_type& gw) {
+    if (cfg.on_full == on_full_policy::block) {
+      bump(st.sink.blocked_ns, static_cast<std::uint64_t>(now_ns() - b->parsed_at_ns));
+      st.sink.tokens.add();
+      return_parse_token();
+    }
+    // The sink thread puts the sink token back through the gateway; until then the
+    // graph must not consider itself idle.
+    gw.reserve_wait();
+    sink->push(b);
+  }
+
+  using gate_node = tf::multifunction_node<batch*, std::tuple<batch*>>;
+  // --on-full drop: never wait for the sink. A full sink drops the batch whole.
+  void gate(batch* b, gate_node::output_ports_type& ports) {
+    return_parse_token();
+    if (sink_in_use < static_cast<std::int64_t>(cfg.sink_tokens)) {
+      ++sink_in_use;
+      st.sink.tokens.add();
+      std::get<0>(ports).try_put(b);
+      return;
+    }
+    bump(st.sink.dropped_batches);
+    bump(st.sink.dropped_events, b->counts.events);
+    bump(st.sink.dropped_bytes, b->out.size());
+    finish(b);
+  }
+
+  // --- sink thread ---
+  void written(batch* b) {
+    st.sink.tokens.sub();
+    if (cfg.on_full == on_full_policy::block) {
+      gateway->try_put(1);
+    } else {
+      --sink_in_use;
+    }
+    gateway->release_wait();
+    finish(b);
+  }
+
+  void finish(batch* b) {
+    pool.release(b);
+    {
+      std::lock_guard lock(done_mutex);
+      ++finished;
+    }
+    done_cv.notify_all();
+  }
+
+  const config& cfg;
+  pipeline_stats& st;
+  pipeline_hooks hooks;
+  batch_pool pool;
+  slot_count read_ahead;
+  reader rd;
+  transform tr;
+  dead_letter_writer dl;
+  oneapi::tbb::global_control parallelism;
+  oneapi::tbb::task_arena arena;
+  oneapi::tbb::enumerable_thread_specific<std::unique_ptr<batch_parser>> parsers;
+  std::unique_ptr<sink_stage> sink;
+
+  std::unique_ptr<tf::graph> g;
+  std::unique_ptr<tf::queue_node<batch*>> read_queue;
+  std::unique_ptr<tf::limiter_node<batch*, long>> parse_limit;
+  std::unique_ptr<tf::function_node<batch*, batch*>> parse;
+  std::unique_ptr<tf::sequencer_node<batch*>> order;
+  std::unique_ptr<tf::buffer_node<batch*>> pending;
+  std::unique_ptr<tf::limiter_node<batch*, long>> sink_limit;
+  std::unique_ptr<gate_node> drop_gate;
+  std::unique_ptr<sink_node> to_sink;
+  sink_node::gateway_type* gateway = nullptr;
+  std::atomic<std::int64_t> sink_in_use{0};  // drop mode only (the gate is serial)
+
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  std::uint64_t finished = 0;
+  std::uint64_t total = 0;
+  bool reader_done = false;
+  bool stop_requested = false;
+  std::chrono::steady_clock::time_point drain_deadline;
+};
+
+pipeline::pipeline(config cfg, std::unique_ptr<output> out, std::unique_ptr<output> dead, pipeline_hooks hooks)
+    : cfg_(std::move(cfg)), stats_(std::make_unique<pipeline_stats>()) {
+  cfg_.resolve_defaults();
+  if (!out) out = open_output(cfg_.output);
+  if (!dead && !cfg_.dead_letter.empty()) dead = open_output(cfg_.dead_letter);
+  stats_->reader.read_ahead.limit = static_cast<std::int64_t>(cfg_.read_ahead);
+  stats_->parse.tokens.limit = static_cast<std::int64_t>(cfg_.parse_tokens);
+  stats_->sink.tokens.limit = static_cast<std::int64_t>(cfg_.sink_tokens);
+  stats_->batches_alive.limit = static_cast<std::int64_t>(cfg_.max_batches_alive());
+  impl_ = std::make_unique<impl>(cfg_, *stats_, std::move(out), std::move(dead), std::move(hooks));
+}
+
+pipeline::~pipeline() = default;
+
+void pipeline::stop() {
+  {
+    std::lock_guard lock(impl_->done_mutex);
+    if (!impl_->stop_requested) {
+      impl_->stop_requested = true;
+      impl_->drain_deadline = std::chrono::steady_clock::now() +
+                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(cfg_.drain_timeout_s));
+    }
+  }
+  impl_->rd.stop();
+  impl_->read_ahead.wake_all();
+  impl_->done_cv.notify_all();
+}
+
+void pipeline::reopen_outputs() { impl_->sink->request_reopen(); }
+
+run_result pipeline::run() {
+  auto& m = *impl_;
+  std::FILE* stats_out = stderr;
+  if (cfg_.stats && !cfg_.stats_file.empty()) {
+    stats_out = std::fopen(cfg_.stats_file.c_str(), "a");
+    if (stats_out == nullptr) {
+      return {exit_code::runtime_failure, fmt::format("cannot open --stats-file {}", cfg_.stats_file), 0};
+    }
+  }
+  stats_reporter reporter(*stats_, stats_out, cfg_.stats ? cfg_.stats_interval_s : 0);
+
+  m.sink->start();
+  // The reader runs outside the arena; while it may still put batches in, the graph
+  // must not look finished.
+  m.g->reserve_wait();
+  std::thread reader_thread([&m] {
+    const reader::handoff h{
+        [&m] { return m.acquire_for_reader(); },
+        [&m](batch* b) { m.read_queue->try_put(b); },
+        [&m](batch* b) {
+          m.pool.release(b);
+          m.release_read_ahead();
+        },
+    };
+    const std::uint64_t total = m.rd.run(h);
+    {
+      std::lock_guard lock(m.done_mutex);
+      m.total = total;
+      m.reader_done = true;
+    }
+    m.done_cv.notify_all();
+    m.g->release_wait();
+  });
+
+  bool abandoned = false;
+  {
+    std::unique_lock lock(m.done_mutex);
+    for (;;) {
+      if (m.reader_done && m.finished == m.total) break;
+      if (m.stop_requested && !abandoned) {
+        if (m.done_cv.wait_until(lock, m.drain_deadline) == std::cv_status::timeout) {
+          // The drain timed out: what is still in flight is counted as undelivered.
+          abandoned = true;
+          m.sink->abandon();
+        }
+        continue;
+      }
+      m.done_cv.wait(lock);
+    }
+  }
+  reader_thread.join();
+  m.arena.execute([&m] { m.g->wait_for_all(); });
+  m.sink->close();
+  m.sink->join();
+  reporter.stop();
+  if (cfg_.stats) reporter.print("final");
+  if (stats_out != stderr) std::fclose(stats_out);
+
+  run_result r;
+  r.undelivered = stats_->sink.undelivered_events.load();
+  const auto sink_status = m.sink->status();
+  if (sink_status == write_status::failed) {
+    r.code = exit_code::runtime_failure;
+    r.message = m.sink->error();
+  } else if (sink_status == write_status::closed) {
+    r.code = exit_code::ok;  // stdout's reader went away: a normal end, quietly
+  } else if (r.undelivered > 0) {
+    r.code = exit_code::runtime_failure;
+    r.message = fmt::format("drain timed out after {} s: {} events read were not delivered",
+                            cfg_.drain_timeout_s, r.undelivered);
+  } else if (m.rd.failed_inputs() > 0) {
+    r.code = exit_code::runtime_failure;
+    r.message = fmt::format("{} input(s) could not be read", m.rd.failed_inputs());
+  }
+  const auto invalid = stats_->parse.invalid.load() + stats_->parse.oversize.load();
+  if (invalid > 0 && cfg_.dead_letter.empty())
+    spdlog::warn("{} lines were invalid or oversize and skipped (keep them with --dead-letter PATH)", invalid);
+  const auto dropped = stats_->sink.dropped_events.load();
+  if (dropped > 0) spdlog::warn("{} events dropped because the sink was full (--on-full drop)", dropped);
+  return r;
+}
+
+}  // namespace sluice

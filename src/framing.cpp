@@ -1,0 +1,107 @@
+#include "sluice/framing.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string.h>  // memrchr
+
+namespace sluice {
+
+namespace {
+constexpr char bom[] = "\xEF\xBB\xBF";
+constexpr std::size_t skip_chunk = std::size_t{64} << 10;
+}  // namespace
+
+line_framer::line_framer(std::size_t batch_bytes, std::size_t max_line_bytes)
+    : batch_bytes_(batch_bytes), max_line_bytes_(max_line_bytes) {}
+
+void line_framer::start_input() {
+  carry_.clear();
+  offset_ = 0;
+  bytes_read_ = 0;
+  at_start_ = true;
+  ended_ = false;
+  errno_ = 0;
+}
+
+line_framer::status line_framer::fill(byte_stream& in, batch& b) {
+  b.kind = batch::content::lines;
+  b.size = 0;
+  b.oversize_length = 0;
+  b.offset = offset_;
+
+  std::size_t len = carry_.size();
+  if (len > b.capacity()) b.grow(len, 0);
+  if (len) std::memcpy(b.data(), carry_.data(), len);
+  carry_.clear();
+
+  while (!ended_) {
+    if (len == b.capacity()) {
+      // Full, and no newline in it: one line longer than the buffer.
+      if (len > max_line_bytes_) return skip_oversize(in, b, len);
+      b.grow(std::min(std::max(2 * b.capacity(), batch_bytes_), max_line_bytes_ + 1), len);
+    }
+    const long n = in.read(b.data() + len, b.capacity() - len);
+    if (n <= 0) {
+      if (n < 0) errno_ = errno;
+      ended_ = true;
+      break;
+    }
+    bytes_read_ += static_cast<std::uint64_t>(n);
+    std::size_t fresh = len;
+    len += static_cast<std::size_t>(n);
+    if (at_start_) {
+      const std::size_t seen = std::min<std::size_t>(len, 3);
+      if (std::memcmp(b.data(), bom, seen) == 0) {
+        if (seen < 3) continue;  // maybe a BOM: wait for its other bytes
+        std::memmove(b.data(), b.data() + 3, len - 3);
+        len -= 3;
+        offset_ += 3;
+        b.offset = offset_;
+        fresh = 0;
+      }
+      at_start_ = false;
+    }
+    const auto* nl = static_cast<const char*>(memrchr(b.data() + fresh, '\n', len - fresh));
+    if (nl == nullptr) continue;
+    const std::size_t cut = static_cast<std::size_t>(nl - b.data()) + 1;
+    carry_.assign(b.data() + cut, b.data() + len);
+    b.size = cut;
+    offset_ += cut;
+    return status::more;
+  }
+  // The input has ended: what is left is its last line, which may lack '\n'.
+  b.size = len;
+  offset_ += len;
+  return errno_ ? status::failed : status::ended;
+}
+
+line_framer::status line_framer::skip_oversize(byte_stream& in, batch& b, std::size_t have) {
+  b.kind = batch::content::oversize;
+  b.size = max_line_bytes_;
+  std::uint64_t length = have;
+  skip_.resize(skip_chunk);
+  for (;;) {
+    const long n = in.read(skip_.data(), skip_.size());
+    if (n <= 0) {
+      if (n < 0) errno_ = errno;
+      ended_ = true;
+      b.oversize_length = length;
+      offset_ += length;
+      return errno_ ? status::failed : status::ended;
+    }
+    bytes_read_ += static_cast<std::uint64_t>(n);
+    const auto* nl = static_cast<const char*>(std::memchr(skip_.data(), '\n', static_cast<std::size_t>(n)));
+    if (nl == nullptr) {
+      length += static_cast<std::uint64_t>(n);
+      continue;
+    }
+    length += static_cast<std::uint64_t>(nl - skip_.data());
+    b.oversize_length = length;
+    offset_ += length + 1;
+    carry_.assign(nl + 1, static_cast<const char*>(skip_.data()) + n);
+    return status::more;
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,170 @@
+#include "sluice/parse.hpp"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "sluice/transform.hpp"
+
+namespace sluice {
+
+namespace {
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Appends `s` as the body of a JSON string. Bytes that are not valid UTF-8 become
+// U+FFFD, so a dead-letter record is always valid JSON (the raw format keeps the bytes).
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+      ++p;
+      continue;
+    }
+    // Multi-byte sequence: check length, continuation bytes, overlongs, surrogates, range.
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
+    bool ok = n != 0 && static_cast<std::size_t>(end - p) >= n;
+    for (std::size_t i = 1; ok && i < n; ++i) {
+      ok = (p[i] & 0xC0) == 0x80;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (ok) {
+      static constexpr std::uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+      ok = cp >= min_cp[n] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    }
+    if (ok) {
+      out.append(reinterpret_cast<const char*>(p), n);
+      p += n;
+    } else {
+      out += "\\ufffd";
+      ++p;
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view trim_line(std::string_view line) {
+  std::size_t b = 0;
+  std::size_t e = line.size();
+  while (b < e && is_json_space(line[b])) ++b;
+  while (e > b && is_json_space(line[e - 1])) --e;
+  return line.substr(b, e - b);
+}
+
+line_verdict classify_line(simdjson::dom::parser& parser, std::string_view line,
+                           simdjson::dom::element& doc) {
+  // realloc_if_needed=false: the bytes after the line are readable (parse_padding).
+  auto result = parser.parse(line.data(), line.size(), false);
+  if (result.error() != simdjson::SUCCESS) return {line_error::invalid_json, result.error()};
+  doc = result.value_unsafe();
+  if (!doc.is_object()) return {line_error::not_an_object, simdjson::SUCCESS};
+  return {};
+}
+
+void dead_letter_writer::add(std::string& dead, line_verdict why, std::string_view source,
+                             std::uint64_t offset, std::string_view line, std::uint64_t length) const {
+  if (!enabled_) return;
+  if (fmt_ == dead_letter_format::raw) {
+    dead.append(line);
+    dead.push_back('\n');
+    return;
+  }
+  std::string_view error;
+  switch (why.error) {
+    case line_error::invalid_json: error = simdjson::error_message(why.json_error); break;
+    case line_error::not_an_object: error = "the line is valid JSON but not an object"; break;
+    case line_error::oversize: error = "the line is longer than --max-line-bytes"; break;
+    case line_error::none: break;
+  }
+  dead += R"({"reason":")";
+  dead += reason_name(why.error);
+  dead += R"(","error":")";
+  append_json_string(dead, error);
+  dead += R"(","source":")";
+  append_json_string(dead, source);
+  dead += fmt::format(R"(","offset":{},"length":{},"line":")", offset, length);
+  append_json_string(dead, line);
+  dead += "\"}\n";
+}
+
+batch_parser::batch_parser(const config& cfg, const transform& tr, const dead_letter_writer& dl,
+                           const std::vector<std::string>& source_names)
+    : max_line_bytes_(cfg.max_line_bytes), transform_(tr), dead_letter_(dl), source_names_(source_names) {}
+
+void batch_parser::parse(batch& b) {
+  b.out.clear();
+  b.dead.clear();
+  b.counts = {};
+  const std::string_view source =
+      b.source < source_names_.size() ? std::string_view(source_names_[b.source]) : std::string_view();
+
+  if (b.kind == batch::content::oversize) {
+    b.counts.lines = 1;
+    b.counts.oversize = 1;
+    dead_letter_.add(b.dead, {line_error::oversize}, source, b.offset, b.bytes(), b.oversize_length);
+    return;
+  }
+  // Output is at most the input plus a newline for a last line that lacked one.
+  if (b.out.capacity() < b.size + 1) b.out.reserve(b.size + 1);
+
+  const char* const begin = b.data();
+  const char* const end = begin + b.size;
+  const char* p = begin;
+  simdjson::dom::element doc;
+  while (p < end) {
+    const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* line_end = nl ? nl : end;
+    const std::string_view raw(p, static_cast<std::size_t>(line_end - p));
+    const std::uint64_t offset = b.offset + static_cast<std::uint64_t>(p - begin);
+    p = nl ? nl + 1 : end;
+
+    const std::string_view line = trim_line(raw);
+    if (line.empty()) {
+      ++b.counts.empty;
+      continue;
+    }
+    ++b.counts.lines;
+    if (raw.size() > max_line_bytes_) {
+      ++b.counts.oversize;
+      dead_letter_.add(b.dead, {line_error::oversize}, source, offset, raw.substr(0, max_line_bytes_),
+                       raw.size());
+      continue;
+    }
+    const line_verdict v = classify_line(parser_, line, doc);
+    if (v.error != line_error::none) {
+      ++b.counts.invalid;
+      dead_letter_.add(b.dead, v, source, offset, raw, raw.size());
+      continue;
+    }
+    if (transform_.apply(doc, line, b.out)) {
+      ++b.counts.events;
+    } else {
+      ++b.counts.filtered;
+    }
+  }
+}
+
+}  // namespace sluice
