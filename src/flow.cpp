@@ -37,14 +37,12 @@ class slot_count {
     return true;
   }
   void release() {
-    {
-      std::lock_guard lock(mutex_);
-      ++free_;
-    }
+    std::lock_guard lock(mutex_);
+    ++free_;
     cv_.notify_one();
   }
   void wake_all() {
-    { std::lock_guard lock(mutex_); }
+    std::lock_guard lock(mutex_);
     cv_.notify_all();
   }
 
@@ -90,6 +88,10 @@ class stats_reporter {
   std::thread thread_;
 };
 
+// Published (handoff_release) once the graph is built; every node body acquires it first,
+// so TSan sees that bodies run after the nodes they live in were constructed.
+char graph_built;
+
 }  // namespace
 
 struct pipeline::impl {
@@ -108,7 +110,9 @@ struct pipeline::impl {
         parallelism(oneapi::tbb::global_control::max_allowed_parallelism, c.parse_threads + 1),
         // No slot reserved for an external thread: the parse_threads workers do all the
         // parsing; the reader and sink threads only hand work over.
-        arena(static_cast<int>(c.parse_threads), 0) {
+        // parse_threads workers, plus a slot for the thread that builds and finally waits
+        // (it does no parsing: it sleeps in run() while the workers parse).
+        arena(static_cast<int>(c.parse_threads) + 1, 1) {
     sink = std::make_unique<sink_stage>(cfg, std::move(out), std::move(dead), st.sink,
                                         [this](batch* b) { written(b); });
     sink->on_stop = [this](write_status) {
@@ -116,19 +120,33 @@ struct pipeline::impl {
       read_ahead.wake_all();
     };
     arena.execute([this] { build(); });
+    handoff_release(&graph_built);
   }
 
   ~impl() {
     arena.execute([this] { g->wait_for_all(); });
   }
 
+  // A node body that marks, before it reads anything of its own, that it runs after the
+  // graph was built (see graph_built).
+  template <class R>
+  struct body {
+    impl* self;
+    R (impl::*fn)(batch*);
+    R operator()(batch* b) const {
+      handoff_acquire(&graph_built);
+      return (self->*fn)(b);
+    }
+  };
+
   void build() {
     g = std::make_unique<tf::graph>();
     read_queue = std::make_unique<tf::queue_node<batch*>>(*g);
     parse_limit = std::make_unique<tf::limiter_node<batch*, long>>(*g, cfg.parse_tokens);
     parse = std::make_unique<tf::function_node<batch*, batch*>>(
-        *g, tf::unlimited, [this](batch* b) { return parse_batch(b); });
+        *g, tf::unlimited, body<batch*>{this, &impl::parse_batch});
     to_sink = std::make_unique<sink_node>(*g, tf::serial, [this](batch* b, sink_node::gateway_type& gw) {
+      handoff_acquire(&graph_built);
       admit_to_sink(b, gw);
     });
     gateway = &to_sink->gateway();
@@ -152,6 +170,7 @@ struct pipeline::impl {
       tf::make_edge(*to_sink, sink_limit->decrementer());
     } else {
       drop_gate = std::make_unique<gate_node>(*g, tf::serial, [this](batch* b, gate_node::output_ports_type& ports) {
+        handoff_acquire(&graph_built);
         gate(b, ports);
       });
       if (!cfg.unordered) {
@@ -180,6 +199,7 @@ struct pipeline::impl {
 
   // --- parallel stage (TBB workers) ---
   batch* parse_batch(batch* b) {
+    handoff_acquire(b);
     st.parse.tokens.add();
     release_read_ahead();
     bump(st.parse.blocked_ns, static_cast<std::uint64_t>(now_ns() - b->handed_at_ns));
@@ -207,6 +227,7 @@ struct pipeline::impl {
     bump(st.parse.empty, c.empty);
     bump(st.parse.filtered, c.filtered);
     b->parsed_at_ns = now_ns();
+    handoff_release(b);
     return b;
   }
 
@@ -217,6 +238,7 @@ struct pipeline::impl {
   }
 
   void admit_to_sink(batch* b, sink_node::gateway_type& gw) {
+    handoff_acquire(b);
     if (cfg.on_full == on_full_policy::block) {
       bump(st.sink.blocked_ns, static_cast<std::uint64_t>(now_ns() - b->parsed_at_ns));
       st.sink.tokens.add();
@@ -231,10 +253,12 @@ struct pipeline::impl {
   using gate_node = tf::multifunction_node<batch*, std::tuple<batch*>>;
   // --on-full drop: never wait for the sink. A full sink drops the batch whole.
   void gate(batch* b, gate_node::output_ports_type& ports) {
+    handoff_acquire(b);
     return_parse_token();
     if (sink_in_use < static_cast<std::int64_t>(cfg.sink_tokens)) {
       ++sink_in_use;
       st.sink.tokens.add();
+      handoff_release(b);
       std::get<0>(ports).try_put(b);
       return;
     }
@@ -258,10 +282,10 @@ struct pipeline::impl {
 
   void finish(batch* b) {
     pool.release(b);
-    {
-      std::lock_guard lock(done_mutex);
-      ++finished;
-    }
+    // Notified under the lock: run() may return and the pipeline be destroyed as soon
+    // as it sees the last batch finished.
+    std::lock_guard lock(done_mutex);
+    ++finished;
     done_cv.notify_all();
   }
 
@@ -325,6 +349,7 @@ void pipeline::stop() {
   }
   impl_->rd.stop();
   impl_->read_ahead.wake_all();
+  std::lock_guard lock(impl_->done_mutex);
   impl_->done_cv.notify_all();
 }
 
@@ -348,20 +373,21 @@ run_result pipeline::run() {
   std::thread reader_thread([&m] {
     const reader::handoff h{
         [&m] { return m.acquire_for_reader(); },
-        [&m](batch* b) { m.read_queue->try_put(b); },
+        [&m](batch* b) {
+          handoff_release(b);
+          m.read_queue->try_put(b);
+        },
         [&m](batch* b) {
           m.pool.release(b);
           m.release_read_ahead();
         },
     };
     const std::uint64_t total = m.rd.run(h);
-    {
-      std::lock_guard lock(m.done_mutex);
-      m.total = total;
-      m.reader_done = true;
-    }
-    m.done_cv.notify_all();
     m.g->release_wait();
+    std::lock_guard lock(m.done_mutex);
+    m.total = total;
+    m.reader_done = true;
+    m.done_cv.notify_all();
   });
 
   bool abandoned = false;

@@ -107,19 +107,17 @@ void sink_stage::start() {
   thread_ = std::thread([this] { loop(); });
 }
 
+// Notified under the lock: once the sink thread sees the batch it may finish, and the
+// stage be destroyed, before an unlocked notify would have returned.
 void sink_stage::push(batch* b) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(b);
-  }
+  std::lock_guard lock(mutex_);
+  queue_.push_back(b);
   cv_.notify_all();
 }
 
 void sink_stage::close() {
-  {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-  }
+  std::lock_guard lock(mutex_);
+  closed_ = true;
   cv_.notify_all();
 }
 
@@ -129,7 +127,7 @@ void sink_stage::join() {
 
 void sink_stage::abandon() {
   abandoned_.store(true, std::memory_order_release);
-  { std::lock_guard lock(mutex_); }
+  std::lock_guard lock(mutex_);
   cv_.notify_all();
 }
 

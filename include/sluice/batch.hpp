@@ -96,4 +96,19 @@ class batch_pool {
   token_gauge& alive_;
 };
 
+// A batch (and the graph itself, when it is built) crosses threads through the task
+// queues inside Debian's libtbb, which ThreadSanitizer cannot see. These mark the
+// hand-over (release by the thread that publishes, acquire by the one that takes) so TSan
+// checks sluice's own accesses instead of reporting every batch as a race; they compile
+// to nothing otherwise.
+#if defined(__SANITIZE_THREAD__)
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+inline void handoff_release(const void* p) { __tsan_release(const_cast<void*>(p)); }
+inline void handoff_acquire(const void* p) { __tsan_acquire(const_cast<void*>(p)); }
+#else
+inline void handoff_release(const void*) {}
+inline void handoff_acquire(const void*) {}
+#endif
+
 }  // namespace sluice

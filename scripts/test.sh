@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite:
+#   scripts/test.sh            Release build, then the same suite under ASan+UBSan, then TSan
+#   scripts/test.sh release    only the Release build
+#   scripts/test.sh asan|tsan  only that sanitizer build
+# Build folders: build/, build-asan/, build-tsan/ (reused; idempotent).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+modes=("$@")
+[ ${#modes[@]} -gt 0 ] || modes=(release asan tsan)
+jobs=$(nproc)
+
+run_suite() {  # build-dir label
+  echo "== tests: $2 ==" >&2
+  (cd "$1" && ctest --output-on-failure -j"$jobs" --timeout 300)
+}
+
+for mode in "${modes[@]}"; do
+  case "$mode" in
+    release)
+      "$here/scripts/setup.sh" "$here/build"
+      run_suite "$here/build" release ;;
+    asan)
+      SLUICE_BUILD_TYPE=RelWithDebInfo "$here/scripts/setup.sh" "$here/build-asan" \
+        -DSLUICE_SANITIZE=address -DSLUICE_BENCH=OFF
+      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_suite "$here/build-asan" "ASan+UBSan" ;;
+    tsan)
+      SLUICE_BUILD_TYPE=RelWithDebInfo "$here/scripts/setup.sh" "$here/build-tsan" \
+        -DSLUICE_SANITIZE=thread -DSLUICE_BENCH=OFF
+      # Debian's libtbb is not instrumented: tsan.supp lists its internals, each justified.
+      TSAN_OPTIONS="suppressions=$here/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+        run_suite "$here/build-tsan" "TSan" ;;
+    *) echo "unknown mode: $mode (release, asan, tsan)" >&2; exit 2 ;;
+  esac
+done
