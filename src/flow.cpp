@@ -391,6 +391,7 @@ run_result pipeline::run() {
   });
 
   bool abandoned = false;
+  bool stuck = false;
   {
     std::unique_lock lock(m.done_mutex);
     for (;;) {
@@ -403,8 +404,30 @@ run_result pipeline::run() {
         }
         continue;
       }
+      if (abandoned) {
+        // Abandoned batches finish at once unless the sink is stuck inside a write()
+        // that never returns (an output nobody reads): then give up on it.
+        if (m.done_cv.wait_for(lock, std::chrono::seconds(2)) == std::cv_status::timeout &&
+            !(m.reader_done && m.finished == m.total)) {
+          stuck = true;
+          break;
+        }
+        continue;
+      }
       m.done_cv.wait(lock);
     }
+  }
+  if (stuck) {
+    // The threads cannot be joined; the caller must exit the process (main does).
+    reader_thread.detach();
+    reporter.stop();
+    if (cfg_.stats) reporter.print("final");
+    const auto read = stats_->parse.events_out.load();
+    const auto written = stats_->sink.events_out.load();
+    return {exit_code::runtime_failure,
+            fmt::format("drain timed out after {} s with the output blocked: {} events read were not delivered",
+                        cfg_.drain_timeout_s, read - std::min(read, written)),
+            read - std::min(read, written), true};
   }
   reader_thread.join();
   m.arena.execute([&m] { m.g->wait_for_all(); });

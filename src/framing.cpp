@@ -29,17 +29,26 @@ line_framer::status line_framer::fill(byte_stream& in, batch& b) {
   b.size = 0;
   b.oversize_length = 0;
   b.offset = offset_;
+  discarded_ = 0;
 
   std::size_t len = carry_.size();
   if (len > b.capacity()) b.grow(len, 0);
   if (len) std::memcpy(b.data(), carry_.data(), len);
   carry_.clear();
 
+  // What is left after an oversize line was read in one go with it: it may hold whole
+  // lines already, which go on before anything more is read.
+  if (const auto* nl = static_cast<const char*>(memrchr(b.data(), '\n', len))) {
+    return cut(b, len, static_cast<std::size_t>(nl - b.data()) + 1);
+  }
+
+  bool long_line = false;
   while (!ended_) {
     if (len == b.capacity()) {
       // Full, and no newline in it: one line longer than the buffer.
       if (len > max_line_bytes_) return skip_oversize(in, b, len);
       b.grow(std::min(std::max(2 * b.capacity(), batch_bytes_), max_line_bytes_ + 1), len);
+      long_line = true;
     }
     const long n = in.read(b.data() + len, b.capacity() - len);
     if (n <= 0) {
@@ -62,25 +71,43 @@ line_framer::status line_framer::fill(byte_stream& in, batch& b) {
       }
       at_start_ = false;
     }
-    const auto* nl = static_cast<const char*>(memrchr(b.data() + fresh, '\n', len - fresh));
+    // A line longer than a batch travels alone in its own buffer (DESIGN.md §1): cut at
+    // its end, not at the last newline read with it.
+    const auto* nl = long_line
+                         ? static_cast<const char*>(std::memchr(b.data() + fresh, '\n', len - fresh))
+                         : static_cast<const char*>(memrchr(b.data() + fresh, '\n', len - fresh));
     if (nl == nullptr) continue;
-    const std::size_t cut = static_cast<std::size_t>(nl - b.data()) + 1;
-    carry_.assign(b.data() + cut, b.data() + len);
-    b.size = cut;
-    offset_ += cut;
-    return status::more;
+    return cut(b, len, static_cast<std::size_t>(nl - b.data()) + 1);
+  }
+  if (errno_ != 0) {
+    // A read failed: hand on the whole lines only. The unfinished one is not a line; it
+    // is reported (discarded()) rather than parsed as if it were.
+    const auto* nl = static_cast<const char*>(memrchr(b.data(), '\n', len));
+    const std::size_t whole = nl ? static_cast<std::size_t>(nl - b.data()) + 1 : 0;
+    discarded_ = len - whole;
+    b.size = whole;
+    offset_ += whole;
+    return status::failed;
   }
   // The input has ended: what is left is its last line, which may lack '\n'.
   b.size = len;
   offset_ += len;
-  return errno_ ? status::failed : status::ended;
+  return status::ended;
+}
+
+line_framer::status line_framer::cut(batch& b, std::size_t len, std::size_t at) {
+  carry_.assign(b.data() + at, b.data() + len);
+  b.size = at;
+  offset_ += at;
+  return status::more;
 }
 
 line_framer::status line_framer::skip_oversize(byte_stream& in, batch& b, std::size_t have) {
   b.kind = batch::content::oversize;
   b.size = max_line_bytes_;
   std::uint64_t length = have;
-  skip_.resize(skip_chunk);
+  // No bigger than a batch: what follows the newline becomes the next batch's start.
+  skip_.resize(std::min(skip_chunk, batch_bytes_));
   for (;;) {
     const long n = in.read(skip_.data(), skip_.size());
     if (n <= 0) {

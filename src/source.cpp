@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "sluice/errors.hpp"
@@ -103,7 +104,9 @@ bool reader::read_input(std::uint32_t index, int fd, const handoff& h) {
     }
     if (status == line_framer::status::ended) return true;
     if (status == line_framer::status::failed) {
-      spdlog::error("reading {}: {}", names_[index], std::strerror(framer.last_errno()));
+      spdlog::error("reading {}: {}{}", names_[index], std::strerror(framer.last_errno()),
+                    framer.discarded() ? fmt::format(" ({} bytes of an unfinished line dropped)", framer.discarded())
+                                       : std::string());
       return false;
     }
     if (stopping()) return true;

@@ -40,6 +40,9 @@ struct run_result {
   exit_code code = exit_code::ok;
   std::string message;          // one line for stderr when code != ok
   std::uint64_t undelivered = 0;
+  // The output blocked forever inside a write: threads are still running, and the
+  // process must exit without destroying the pipeline.
+  bool must_exit = false;
 };
 
 class pipeline {

@@ -34,7 +34,7 @@ class line_framer {
   enum class status {
     more,   // a batch was filled (maybe empty: nothing complete yet); call again
     ended,  // the input has ended; the batch holds its last lines (maybe empty)
-    failed, // a read error (errno kept in last_errno()); the batch holds what was whole
+    failed, // a read error (errno kept in last_errno()); the batch holds the whole lines
   };
 
   // Starts a new input: offsets from 0, a BOM is looked for.
@@ -44,10 +44,14 @@ class line_framer {
   status fill(byte_stream& in, batch& b);
 
   int last_errno() const { return errno_; }
+  // After `failed`: bytes of an unfinished line that were read and not handed on.
+  std::size_t discarded() const { return discarded_; }
   std::uint64_t bytes_read() const { return bytes_read_; }
 
  private:
   status skip_oversize(byte_stream& in, batch& b, std::size_t have);
+  // Emits b's first `at` bytes; keeps the rest, up to `len`, for the next batch.
+  status cut(batch& b, std::size_t len, std::size_t at);
 
   std::size_t batch_bytes_;
   std::size_t max_line_bytes_;
@@ -58,6 +62,7 @@ class line_framer {
   bool at_start_ = true;
   bool ended_ = false;
   int errno_ = 0;
+  std::size_t discarded_ = 0;
 };
 
 }  // namespace sluice

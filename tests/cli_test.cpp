@@ -1,0 +1,287 @@
+// The command line (DESIGN.md §3): defaults, sizes, rates, the optional --stats value,
+// and the usage errors that make sluice exit 2.
+#include "sluice/cli.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sluice/config.hpp"
+#include "sluice/errors.hpp"
+
+namespace {
+
+using sluice::config;
+using sluice::parse_rate;
+using sluice::parse_size;
+using sluice::usage_error;
+
+// argv as main() gets it: "sluice" first.
+std::optional<config> parse(std::initializer_list<const char*> args) {
+  std::vector<const char*> argv{"sluice"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(nullptr);
+  return sluice::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+}
+
+config parse_ok(std::initializer_list<const char*> args) {
+  auto cfg = parse(args);
+  EXPECT_TRUE(cfg.has_value());
+  return cfg.value_or(config{});
+}
+
+// The message of the usage_error `args` throws; fails the test if none is thrown.
+std::string usage_message(std::initializer_list<const char*> args) {
+  try {
+    ::testing::internal::CaptureStdout();
+    parse(args);
+    ::testing::internal::GetCapturedStdout();
+  } catch (const usage_error& e) {
+    ::testing::internal::GetCapturedStdout();
+    return e.what();
+  }
+  ADD_FAILURE() << "no usage_error";
+  return {};
+}
+
+constexpr std::size_t KiB = 1024;
+constexpr std::size_t MiB = 1024 * KiB;
+constexpr std::size_t GiB = 1024 * MiB;
+
+TEST(Cli, Defaults) {
+  const config cfg = parse_ok({});
+  EXPECT_TRUE(cfg.inputs.empty());
+  EXPECT_EQ(cfg.read_ahead, 4u);
+  EXPECT_EQ(cfg.sink_tokens, 4u);
+  EXPECT_EQ(cfg.batch_bytes, 256 * KiB);
+  EXPECT_EQ(cfg.max_line_bytes, 1 * MiB);
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_EQ(cfg.parse_threads, hw);
+  EXPECT_EQ(cfg.parse_tokens, 2u * hw);
+  EXPECT_EQ(cfg.rate, 0);
+  EXPECT_EQ(cfg.rate_bytes, 0);
+  EXPECT_FALSE(cfg.burst.has_value());
+  EXPECT_EQ(cfg.on_full, sluice::on_full_policy::block);
+  EXPECT_EQ(cfg.drain_timeout_s, 5);
+  EXPECT_EQ(cfg.output, "-");
+  EXPECT_EQ(cfg.dead_letter, "");
+  EXPECT_EQ(cfg.dead_letter_fmt, sluice::dead_letter_format::raw);
+  EXPECT_FALSE(cfg.stats);
+  EXPECT_EQ(cfg.stats_interval_s, 0);
+  EXPECT_TRUE(cfg.progress);
+  EXPECT_EQ(cfg.log_level, "warn");
+  EXPECT_FALSE(cfg.unordered);
+}
+
+TEST(Cli, ParseTokensDefaultIsTwiceTheThreads) {
+  const config a = parse_ok({"--parse-threads", "3"});
+  EXPECT_EQ(a.parse_threads, 3u);
+  EXPECT_EQ(a.parse_tokens, 6u);
+  const config b = parse_ok({"--parse-threads", "3", "--parse-tokens", "5"});
+  EXPECT_EQ(b.parse_tokens, 5u);
+}
+
+TEST(Cli, FlowControlFlags) {
+  const config cfg = parse_ok({"--read-ahead", "7", "--sink-tokens", "2", "--on-full", "drop", "--unordered",
+                               "--dead-letter", "bad.ndjson", "--dead-letter-format", "json", "-o", "out.ndjson",
+                               "--log-level", "debug", "--no-progress", "--drain-timeout", "1.5"});
+  EXPECT_EQ(cfg.read_ahead, 7u);
+  EXPECT_EQ(cfg.sink_tokens, 2u);
+  EXPECT_EQ(cfg.on_full, sluice::on_full_policy::drop);
+  EXPECT_TRUE(cfg.unordered);
+  EXPECT_EQ(cfg.dead_letter, "bad.ndjson");
+  EXPECT_EQ(cfg.dead_letter_fmt, sluice::dead_letter_format::json);
+  EXPECT_EQ(cfg.output, "out.ndjson");
+  EXPECT_EQ(cfg.log_level, "debug");
+  EXPECT_FALSE(cfg.progress);
+  EXPECT_DOUBLE_EQ(cfg.drain_timeout_s, 1.5);
+}
+
+TEST(Cli, Sizes) {
+  EXPECT_EQ(parse_ok({"--batch-bytes", "64K"}).batch_bytes, 64 * KiB);
+  EXPECT_EQ(parse_ok({"--batch-bytes", "2M"}).batch_bytes, 2 * MiB);
+  EXPECT_EQ(parse_ok({"--batch-bytes", "1G"}).batch_bytes, 1 * GiB);
+  EXPECT_EQ(parse_ok({"--batch-bytes", "512KiB"}).batch_bytes, 512 * KiB);
+  EXPECT_EQ(parse_ok({"--batch-bytes", "3MiB"}).batch_bytes, 3 * MiB);
+  EXPECT_EQ(parse_ok({"--batch-bytes", "65536"}).batch_bytes, 65536u);
+  EXPECT_EQ(parse_ok({"--max-line-bytes", "2GiB"}).max_line_bytes, 2 * GiB);
+  EXPECT_EQ(parse_ok({"--max-line-bytes", "100"}).max_line_bytes, 100u);
+}
+
+TEST(Cli, Rates) {
+  const config m = parse_ok({"--rate", "100/m"});
+  EXPECT_DOUBLE_EQ(m.rate, 100.0 / 60);
+  EXPECT_DOUBLE_EQ(parse_ok({"--rate", "7200/h"}).rate, 2.0);
+  EXPECT_DOUBLE_EQ(parse_ok({"--rate", "500"}).rate, 500.0);
+  EXPECT_DOUBLE_EQ(parse_ok({"--rate", "500/s"}).rate, 500.0);
+  EXPECT_DOUBLE_EQ(parse_ok({"--rate-bytes", "1M/s"}).rate_bytes, double(MiB));
+  const config burst = parse_ok({"--rate", "50", "--burst", "5"});
+  ASSERT_TRUE(burst.burst.has_value());
+  EXPECT_DOUBLE_EQ(*burst.burst, 5.0);
+}
+
+TEST(Cli, StatsAloneMeansAtExit) {
+  const config cfg = parse_ok({"--stats"});
+  EXPECT_TRUE(cfg.stats);
+  EXPECT_EQ(cfg.stats_interval_s, 0);
+  EXPECT_TRUE(cfg.inputs.empty());
+}
+
+TEST(Cli, StatsWithEqualsSetsTheInterval) {
+  const config cfg = parse_ok({"--stats=5"});
+  EXPECT_TRUE(cfg.stats);
+  EXPECT_DOUBLE_EQ(cfg.stats_interval_s, 5.0);
+  EXPECT_DOUBLE_EQ(parse_ok({"--stats=0.5"}).stats_interval_s, 0.5);
+}
+
+TEST(Cli, StatsDoesNotSwallowTheNextWord) {
+  const config cfg = parse_ok({"--stats", "app.log"});
+  EXPECT_TRUE(cfg.stats);
+  EXPECT_EQ(cfg.stats_interval_s, 0);
+  EXPECT_EQ(cfg.inputs, std::vector<std::string>{"app.log"});
+}
+
+TEST(Cli, StatsFileIsNotTheStatsFlag) {
+  const config cfg = parse_ok({"--stats-file", "s.json", "in.log"});
+  EXPECT_EQ(cfg.stats_file, "s.json");
+  EXPECT_TRUE(cfg.stats);  // where stats go implies stats
+  EXPECT_EQ(cfg.stats_interval_s, 0);
+  EXPECT_EQ(cfg.inputs, std::vector<std::string>{"in.log"});
+}
+
+TEST(Cli, FilesInOrder) {
+  const config cfg = parse_ok({"b.log", "a.log", "-", "c.log"});
+  EXPECT_EQ(cfg.inputs, (std::vector<std::string>{"b.log", "a.log", "-", "c.log"}));
+  const config mixed = parse_ok({"z.log", "--rate", "5", "y.log", "--stats", "x.log"});
+  EXPECT_EQ(mixed.inputs, (std::vector<std::string>{"z.log", "y.log", "x.log"}));
+  EXPECT_DOUBLE_EQ(mixed.rate, 5.0);
+  EXPECT_TRUE(mixed.stats);
+}
+
+TEST(Cli, UsageErrors) {
+  const std::vector<std::vector<const char*>> cases = {
+      {"--frobnicate"},
+      {"--read-ahead", "0"},
+      {"--sink-tokens", "-1"},
+      {"--sink-tokens", "0"},
+      {"--parse-tokens", "0"},
+      {"--parse-threads", "0"},
+      {"--batch-bytes", "12X"},
+      {"--batch-bytes", "0"},
+      {"--max-line-bytes", "K"},
+      {"--rate", "0"},
+      {"--rate", "abc"},
+      {"--rate", "-5"},
+      {"--rate", "10/d"},
+      {"--rate-bytes", "0"},
+      {"--on-full", "maybe"},
+      {"--log-level", "loud"},
+      {"--log-level", "WARN"},
+      {"--dead-letter-format", "xml"},
+      {"--burst", "5"},
+      {"--rate", "10", "--burst", "0"},
+      {"--stats=abc"},
+      {"--stats=0"},
+      {"--drain-timeout", "-1"},
+      {"--read-ahead"},  // missing value
+  };
+  for (const auto& c : cases) {
+    std::string joined;
+    for (const char* a : c) joined += std::string(a) + " ";
+    SCOPED_TRACE(joined);
+    std::vector<const char*> argv{"sluice"};
+    argv.insert(argv.end(), c.begin(), c.end());
+    argv.push_back(nullptr);
+    try {
+      ::testing::internal::CaptureStdout();
+      auto cfg = sluice::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+      ::testing::internal::GetCapturedStdout();
+      ADD_FAILURE() << "accepted" << (cfg ? "" : " (returned nullopt)");
+    } catch (const usage_error& e) {
+      ::testing::internal::GetCapturedStdout();
+      const std::string msg = e.what();
+      EXPECT_FALSE(msg.empty());
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << "not one line: " << msg;
+    }
+  }
+}
+
+TEST(Cli, UsageMessagesNameTheFlag) {
+  EXPECT_NE(usage_message({"--read-ahead", "0"}).find("--read-ahead"), std::string::npos);
+  EXPECT_NE(usage_message({"--batch-bytes", "12X"}).find("--batch-bytes"), std::string::npos);
+  EXPECT_NE(usage_message({"--burst", "5"}).find("--rate"), std::string::npos);
+  EXPECT_NE(usage_message({"--frobnicate"}).find("frobnicate"), std::string::npos);
+}
+
+TEST(Cli, HelpAndVersionReturnNothing) {
+  for (const char* flag : {"--help", "-h"}) {
+    ::testing::internal::CaptureStdout();
+    const auto cfg = parse({flag});
+    const std::string out = ::testing::internal::GetCapturedStdout();
+    EXPECT_FALSE(cfg.has_value()) << flag;
+    EXPECT_NE(out.find("--batch-bytes"), std::string::npos) << flag;
+    EXPECT_NE(out.find("--stats"), std::string::npos) << flag;
+  }
+  for (const char* flag : {"--version", "-V"}) {
+    ::testing::internal::CaptureStdout();
+    const auto cfg = parse({flag});
+    const std::string out = ::testing::internal::GetCapturedStdout();
+    EXPECT_FALSE(cfg.has_value()) << flag;
+    EXPECT_EQ(out, sluice::version_text() + "\n") << flag;
+  }
+  EXPECT_EQ(sluice::version_text().rfind("sluice 0.1.0", 0), 0u);
+}
+
+TEST(ParseSize, Units) {
+  EXPECT_EQ(parse_size("--x", "1"), 1u);
+  EXPECT_EQ(parse_size("--x", "4096"), 4096u);
+  EXPECT_EQ(parse_size("--x", "1K"), KiB);
+  EXPECT_EQ(parse_size("--x", "64K"), 64 * KiB);
+  EXPECT_EQ(parse_size("--x", "64KiB"), 64 * KiB);
+  EXPECT_EQ(parse_size("--x", "1.5K"), 1536u);
+  EXPECT_EQ(parse_size("--x", "5M"), 5 * MiB);
+  EXPECT_EQ(parse_size("--x", "5MiB"), 5 * MiB);
+  EXPECT_EQ(parse_size("--x", "3G"), 3 * GiB);
+  EXPECT_EQ(parse_size("--x", "3GiB"), 3 * GiB);
+}
+
+TEST(ParseSize, Errors) {
+  for (const char* bad : {"", "0", "K", "12X", "-5", "1 K", "1.2.3K", "abc", ".K", "0.0001K", "1T"}) {
+    EXPECT_THROW(parse_size("--x", bad), usage_error) << "'" << bad << "'";
+  }
+  try {
+    parse_size("--max-line-bytes", "12X");
+    ADD_FAILURE() << "no throw";
+  } catch (const usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--max-line-bytes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ParseRate, Units) {
+  EXPECT_DOUBLE_EQ(parse_rate("--rate", "100", false), 100.0);
+  EXPECT_DOUBLE_EQ(parse_rate("--rate", "100/s", false), 100.0);
+  EXPECT_DOUBLE_EQ(parse_rate("--rate", "100/m", false), 100.0 / 60);
+  EXPECT_DOUBLE_EQ(parse_rate("--rate", "3600/h", false), 1.0);
+  EXPECT_DOUBLE_EQ(parse_rate("--rate", "90/h", false), 0.025);
+  EXPECT_DOUBLE_EQ(parse_rate("--rate", "2.5", false), 2.5);
+  EXPECT_DOUBLE_EQ(parse_rate("--rate-bytes", "1M", true), double(MiB));
+  EXPECT_DOUBLE_EQ(parse_rate("--rate-bytes", "1M/s", true), double(MiB));
+  EXPECT_DOUBLE_EQ(parse_rate("--rate-bytes", "60K/m", true), 1024.0);
+  EXPECT_DOUBLE_EQ(parse_rate("--rate-bytes", "500", true), 500.0);
+}
+
+TEST(ParseRate, Errors) {
+  for (const char* bad : {"", "0", "0/s", "-1", "abc", "/s", "10/", "10/d", "10/s/s", "1K"}) {
+    EXPECT_THROW(parse_rate("--rate", bad, false), usage_error) << "'" << bad << "'";
+  }
+  for (const char* bad : {"0", "12X", "1M/d", "abc/s"}) {
+    EXPECT_THROW(parse_rate("--rate-bytes", bad, true), usage_error) << "'" << bad << "'";
+  }
+}
+
+}  // namespace
