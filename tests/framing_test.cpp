@@ -389,12 +389,9 @@ TEST(Framing, OversizeLineRightAfterBom) {
   }
 }
 
-// BUG (src/framing.cpp:33-43 with :102): after an oversize line, skip_oversize() keeps
-// everything its last read returned after the newline in carry_, and that can hold many
-// whole lines. fill() then treats carry_ as the start of ONE unfinished line: it never
-// looks for newlines in it, and when it is longer than max_line_bytes (any read of a
-// file returns up to 64 KiB here) it calls skip_oversize() at once, so all those lines
-// are reported as a second "oversize line" and lost.
+// Regression: the bytes read together with the end of an oversize line can hold many
+// whole lines; they were once taken for the start of one unfinished line, reported as a
+// second oversize line and lost.
 TEST(Framing, LinesReadTogetherWithTheEndOfAnOversizeLineAreKept) {
   std::string tail;
   for (int i = 0; i < 60; ++i) tail += "{\"n\":" + std::to_string(10 + i) + "}\n";  // 9 bytes each
@@ -412,9 +409,8 @@ TEST(Framing, LinesReadTogetherWithTheEndOfAnOversizeLineAreKept) {
   EXPECT_EQ(lines_bytes(v), tail);
 }
 
-// BUG (same cause): a line of exactly max_line_bytes that follows an oversize line, read
-// in small pieces, is reported as oversize together with the whole line before it,
-// because the length check counts the lines left in carry_.
+// Regression (same cause): a line of exactly max_line_bytes after an oversize line was
+// reported as oversize together with the line before it.
 TEST(Framing, LineAtLimitAfterOversizeLineIsNotOversize) {
   // 150 x + "\n" (0..150), "a\n" (151..152), 100 y + "\n" (153..253), "end\n".
   const std::string input = repeat('x', 150) + "\na\n" + repeat('y', 100) + "\nend\n";
@@ -462,12 +458,9 @@ TEST(Framing, ReadErrorWhileSkippingAnOversizeLineFails) {
   EXPECT_EQ(f.last_errno(), ECONNRESET);
 }
 
-// BUG (src/framing.cpp:73-76): on a read error the framer hands on the unfinished line
-// that was in the buffer (here "c", which never got its '\n' and may be cut anywhere) as
-// if it were the last line of a finished input. framing.hpp says that on `failed` "the
-// batch holds what was whole", and DESIGN.md §1 lets only a *finished* input end without
-// '\n'; the partial line is then parsed, dead-lettered as invalid and counted as read
-// (a checkpoint would skip past the real line).
+// Regression: on a read error the unfinished line ("c", cut anywhere) was handed on as if
+// it were the last line of a finished input (DESIGN.md §1 allows that only for a
+// finished input); it was parsed, dead-lettered and counted as read.
 TEST(Framing, ReadErrorDoesNotHandOnAPartialLine) {
   chunked_stream in("a\nb\ncc\n");
   in.fail_at(5, EIO);  // one read returns "a\nb\nc", the next fails
