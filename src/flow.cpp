@@ -186,9 +186,10 @@ struct pipeline::impl {
 
   // --- reader side (reader thread) ---
   batch* acquire_for_reader() {
-    const auto t0 = now_ns();
-    if (!read_ahead.acquire([this] { return rd.stopping(); })) return nullptr;
-    bump(st.reader.blocked_ns, static_cast<std::uint64_t>(now_ns() - t0));
+    st.reader.blocked.begin(now_ns());
+    const bool got = read_ahead.acquire([this] { return rd.stopping(); });
+    st.reader.blocked.end(now_ns());
+    if (!got) return nullptr;
     st.reader.read_ahead.add();
     return pool.acquire();
   }

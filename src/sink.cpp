@@ -131,6 +131,12 @@ void sink_stage::abandon() {
   cv_.notify_all();
 }
 
+void sink_stage::request_reopen() {
+  reopen_.store(true, std::memory_order_release);
+  std::lock_guard lock(mutex_);
+  cv_.notify_all();
+}
+
 std::size_t sink_stage::queued() {
   std::lock_guard lock(mutex_);
   return queue_.size();
@@ -141,7 +147,13 @@ void sink_stage::loop() {
     batch* b = nullptr;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
+      cv_.wait(lock, [&] { return !queue_.empty() || closed_ || reopen_.load(std::memory_order_acquire); });
+      if (queue_.empty() && !closed_) {
+        // SIGHUP while idle: let go of the rotated file now, not at the next event.
+        lock.unlock();
+        reopen_outputs_if_asked();
+        continue;
+      }
       if (queue_.empty()) break;
       b = queue_.front();
       queue_.pop_front();
@@ -163,10 +175,7 @@ void sink_stage::loop() {
 }
 
 void sink_stage::write_batch(batch& b) {
-  if (reopen_.exchange(false, std::memory_order_acq_rel)) {
-    out_->reopen();
-    if (dead_) dead_->reopen();
-  }
+  reopen_outputs_if_asked();
   if (dead_ && !b.dead.empty()) {
     const auto st = dead_->write(b.dead);
     if (st != write_status::ok) {
@@ -177,6 +186,12 @@ void sink_stage::write_batch(batch& b) {
     bump(stats_.dead_letter_lines, b.counts.invalid + b.counts.oversize);
   }
   write_events(b.out, b.counts.events);
+}
+
+void sink_stage::reopen_outputs_if_asked() {
+  if (!reopen_.exchange(false, std::memory_order_acq_rel)) return;
+  out_->reopen();
+  if (dead_) dead_->reopen();
 }
 
 void sink_stage::write_events(std::string_view bytes, std::uint64_t events) {
@@ -243,11 +258,13 @@ void sink_stage::write_events(std::string_view bytes, std::uint64_t events) {
 }
 
 void sink_stage::wait_for(std::int64_t ns) {
-  const auto t0 = now_ns();
-  std::unique_lock lock(mutex_);
-  cv_.wait_for(lock, std::chrono::nanoseconds(std::max<std::int64_t>(ns, 1000)),
-               [&] { return abandoned_.load(std::memory_order_acquire); });
-  bump(stats_.rate_wait_ns, static_cast<std::uint64_t>(now_ns() - t0));
+  stats_.rate_wait.begin(now_ns());
+  {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, std::chrono::nanoseconds(std::max<std::int64_t>(ns, 1000)),
+                 [&] { return abandoned_.load(std::memory_order_acquire); });
+  }
+  stats_.rate_wait.end(now_ns());
 }
 
 void sink_stage::finish_with_failure(write_status st, const std::string& why) {

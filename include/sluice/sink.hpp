@@ -94,7 +94,7 @@ class sink_stage {
   // From any thread: write nothing more, pass batches straight to `done` (drain timeout).
   void abandon();
   // From any thread (SIGHUP): reopen the outputs before the next write.
-  void request_reopen() { reopen_.store(true, std::memory_order_release); }
+  void request_reopen();
   // Outcome, valid after join().
   write_status status() const { return status_; }
   std::string error() const { return error_; }
@@ -110,6 +110,7 @@ class sink_stage {
   void write_events(std::string_view bytes, std::uint64_t events);
   // Waits up to ns for the rate buckets; returns early when abandoned.
   void wait_for(std::int64_t ns);
+  void reopen_outputs_if_asked();
   void finish_with_failure(write_status st, const std::string& why);
 
   std::unique_ptr<output> out_;

@@ -3,6 +3,7 @@
 // nothing but the counts it keeps anyway.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -29,11 +30,39 @@ using counter = std::atomic<std::uint64_t>;
 
 inline void bump(counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 
+// Time spent waiting, a wait still in progress included: a reader stalled for a minute
+// must show it while it is stalled, not only once it resumes. One thread waits; any
+// thread may read.
+class wait_time {
+ public:
+  void begin(std::int64_t now) { since_.store(now, std::memory_order_relaxed); }
+  void end(std::int64_t now) {
+    const auto since = since_.load(std::memory_order_relaxed);
+    done_.fetch_add(static_cast<std::uint64_t>(now - since), std::memory_order_relaxed);
+    since_.store(0, std::memory_order_relaxed);
+  }
+  // Never less than a value returned before, even while end() is half done.
+  std::uint64_t total_ns(std::int64_t now) const {
+    const auto since = since_.load(std::memory_order_relaxed);
+    std::uint64_t t = done_.load(std::memory_order_relaxed);
+    if (since != 0 && now > since) t += static_cast<std::uint64_t>(now - since);
+    auto seen = reported_.load(std::memory_order_relaxed);
+    while (t > seen && !reported_.compare_exchange_weak(seen, t, std::memory_order_relaxed)) {
+    }
+    return std::max(t, seen);
+  }
+
+ private:
+  std::atomic<std::int64_t> since_{0};
+  std::atomic<std::uint64_t> done_{0};
+  mutable std::atomic<std::uint64_t> reported_{0};
+};
+
 struct reader_stats {
   counter bytes_in{0};
   counter batches_out{0};
   counter inputs_failed{0};
-  counter blocked_ns{0};  // waiting for a read-ahead slot
+  wait_time blocked;  // waiting for a read-ahead slot
   token_gauge read_ahead;
 };
 
@@ -62,7 +91,7 @@ struct sink_stats {
   counter dropped_batches{0};
   counter undelivered_events{0};  // abandoned at shutdown or after a write failure
   counter blocked_ns{0};          // batches waiting for a sink token
-  counter rate_wait_ns{0};        // waiting for rate tokens
+  wait_time rate_wait;             // waiting for rate tokens
   counter write_ns{0};            // inside write()
   token_gauge tokens;
   double rate = 0;
