@@ -194,18 +194,23 @@ void sink_stage::reopen_outputs_if_asked() {
   if (dead_) dead_->reopen();
 }
 
+bool sink_stage::write_chunk(std::string_view chunk, std::uint64_t events, std::uint64_t at_stake) {
+  const auto t0 = now_ns();
+  const auto st = out_->write(chunk);
+  bump(stats_.write_ns, static_cast<std::uint64_t>(now_ns() - t0));
+  if (st != write_status::ok) {
+    finish_with_failure(st, out_->error());
+    bump(stats_.undelivered_events, at_stake);
+    return false;
+  }
+  bump(stats_.events_out, events);
+  bump(stats_.bytes_out, chunk.size());
+  return true;
+}
+
 void sink_stage::write_events(std::string_view bytes, std::uint64_t events) {
   if (events_.unlimited() && bytes_.unlimited()) {
-    const auto t0 = now_ns();
-    const auto st = out_->write(bytes);
-    bump(stats_.write_ns, static_cast<std::uint64_t>(now_ns() - t0));
-    if (st != write_status::ok) {
-      finish_with_failure(st, out_->error());
-      bump(stats_.undelivered_events, events);
-      return;
-    }
-    bump(stats_.events_out, events);
-    bump(stats_.bytes_out, bytes.size());
+    write_chunk(bytes, events, events);
     return;
   }
   // Rate-limited: write as many whole events as both buckets allow, then wait on this
@@ -242,16 +247,7 @@ void sink_stage::write_events(std::string_view bytes, std::uint64_t events) {
       continue;
     }
     events_.try_take(static_cast<double>(taken), now);
-    const auto t0 = now_ns();
-    const auto st = out_->write({p, static_cast<std::size_t>(q - p)});
-    bump(stats_.write_ns, static_cast<std::uint64_t>(now_ns() - t0));
-    if (st != write_status::ok) {
-      finish_with_failure(st, out_->error());
-      bump(stats_.undelivered_events, left);
-      return;
-    }
-    bump(stats_.events_out, taken);
-    bump(stats_.bytes_out, static_cast<std::uint64_t>(q - p));
+    if (!write_chunk({p, static_cast<std::size_t>(q - p)}, taken, left)) return;
     left -= taken;
     p = q;
   }

@@ -108,6 +108,8 @@ class sink_stage {
   void loop();
   void write_batch(batch& b);
   void write_events(std::string_view bytes, std::uint64_t events);
+  // Writes whole events and counts them; on failure counts `at_stake` as undelivered.
+  bool write_chunk(std::string_view chunk, std::uint64_t events, std::uint64_t at_stake);
   // Waits up to ns for the rate buckets; returns early when abandoned.
   void wait_for(std::int64_t ns);
   void reopen_outputs_if_asked();
