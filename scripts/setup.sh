@@ -3,8 +3,9 @@
 # then configures and builds. Usage: scripts/setup.sh [build-dir] [extra cmake args...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-pkgs=(build-essential cmake libtbb-dev libsimdjson-dev libspdlog-dev libfmt-dev
-      libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev jq)
+pkgs=(build-essential cmake pkg-config libtbb-dev libsimdjson-dev libspdlog-dev libfmt-dev
+      libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev
+      jq curl iproute2 bsdutils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

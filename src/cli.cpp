@@ -13,6 +13,7 @@
 #include <spdlog/version.h>
 
 #include "sluice/errors.hpp"
+#include "sluice/metrics.hpp"
 
 namespace sluice {
 
@@ -174,7 +175,14 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   app.add_flag("--stats", stats_given, "Per-stage counters as JSON lines at exit; --stats=SECONDS also every SECONDS")
       ->group(obs);
   app.add_option("--stats-file", cfg.stats_file, "Where --stats goes (default stderr)")->group(obs);
-  app.add_flag("!--no-progress", cfg.progress, "No progress line on a terminal")->group(obs);
+  std::string metrics, stall = "30";
+  app.add_option("--metrics", metrics,
+                 "Serve Prometheus /metrics and /healthz on [HOST:]PORT (a bare port binds 127.0.0.1)")
+      ->group(obs);
+  app.add_option("--stall-timeout", stall, "/healthz answers 503 after S s without sink progress")
+      ->capture_default_str()->group(obs);
+  app.add_flag("!--no-progress", cfg.progress, "No progress line on a terminal (shown when reading files)")
+      ->group(obs);
   app.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str()->group(obs);
@@ -224,6 +232,13 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
     if (!(cfg.stats_interval_s > 0)) throw usage_error("--stats: the interval must be more than 0 seconds");
   }
   if (!cfg.stats_file.empty() && !cfg.stats) cfg.stats = true;
+  if (!metrics.empty()) {
+    const auto addr = parse_listen_address(metrics);
+    cfg.metrics_host = addr.host;
+    cfg.metrics_port = addr.port;
+  }
+  cfg.stall_timeout_s = parse_number("--stall-timeout", stall);
+  if (!(cfg.stall_timeout_s > 0)) throw usage_error("--stall-timeout: must be more than 0 seconds");
   for (const auto& in : cfg.inputs)
     if (in.empty()) throw usage_error("an empty input path was given");
   cfg.resolve_defaults();

@@ -12,7 +12,9 @@
 #include <oneapi/tbb/task_arena.h>
 #include <spdlog/spdlog.h>
 
+#include "sluice/metrics.hpp"
 #include "sluice/parse.hpp"
+#include "sluice/progress.hpp"
 #include "sluice/source.hpp"
 #include "sluice/transform.hpp"
 
@@ -334,9 +336,16 @@ pipeline::pipeline(config cfg, std::unique_ptr<output> out, std::unique_ptr<outp
   stats_->sink.tokens.limit = static_cast<std::int64_t>(cfg_.sink_tokens);
   stats_->batches_alive.limit = static_cast<std::int64_t>(cfg_.max_batches_alive());
   impl_ = std::make_unique<impl>(cfg_, *stats_, std::move(out), std::move(dead), std::move(hooks));
+  if (!cfg_.metrics_host.empty())
+    metrics_ = std::make_unique<metrics_server>(*stats_, listen_address{cfg_.metrics_host, cfg_.metrics_port},
+                                                cfg_.stall_timeout_s);
 }
 
-pipeline::~pipeline() = default;
+int pipeline::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
+
+pipeline::~pipeline() {
+  metrics_.reset();  // stop serving before the stats it reads go away
+}
 
 void pipeline::stop() {
   {
@@ -366,6 +375,7 @@ run_result pipeline::run() {
     }
   }
   stats_reporter reporter(*stats_, stats_out, cfg_.stats ? cfg_.stats_interval_s : 0);
+  progress_line progress(cfg_, *stats_);
 
   m.sink->start();
   // The reader runs outside the arena; while it may still put batches in, the graph
@@ -421,6 +431,7 @@ run_result pipeline::run() {
   if (stuck) {
     // The threads cannot be joined; the caller must exit the process (main does).
     reader_thread.detach();
+    progress.stop();
     reporter.stop();
     if (cfg_.stats) reporter.print("final");
     const auto read = stats_->parse.events_out.load();
@@ -434,6 +445,7 @@ run_result pipeline::run() {
   m.arena.execute([&m] { m.g->wait_for_all(); });
   m.sink->close();
   m.sink->join();
+  progress.stop();
   reporter.stop();
   if (cfg_.stats) reporter.print("final");
   if (stats_out != stderr) std::fclose(stats_out);

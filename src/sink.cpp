@@ -158,6 +158,7 @@ void sink_stage::loop() {
       b = queue_.front();
       queue_.pop_front();
     }
+    stats_.last_progress_ns.store(now_ns(), std::memory_order_relaxed);
     bump(stats_.batches_in);
     bump(stats_.events_in, b->counts.events);
     if (status_ == write_status::ok && !abandoned_.load(std::memory_order_acquire)) {
@@ -205,6 +206,7 @@ bool sink_stage::write_chunk(std::string_view chunk, std::uint64_t events, std::
   }
   bump(stats_.events_out, events);
   bump(stats_.bytes_out, chunk.size());
+  stats_.wrote(events, now_ns());
   return true;
 }
 

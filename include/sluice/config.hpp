@@ -46,6 +46,9 @@ struct config {
   double stats_interval_s = 0;  // 0: only at exit
   std::string stats_file;       // empty: stderr
   bool progress = true;
+  std::string metrics_host;      // --metrics; empty: no endpoint
+  int metrics_port = 0;
+  double stall_timeout_s = 30;   // /healthz: no sink progress this long with work queued
   std::string log_level = "warn";
 
   // Fills the defaults that depend on the machine (threads, parse tokens).

@@ -30,6 +30,8 @@
 
 namespace sluice {
 
+class metrics_server;
+
 // Test seams; empty in production.
 struct pipeline_hooks {
   // Called in the parallel stage for every batch, before it is parsed.
@@ -64,6 +66,8 @@ class pipeline {
   void reopen_outputs();
 
   const config& cfg() const { return cfg_; }
+  // The port /metrics is served on (useful with --metrics HOST:0); 0 without --metrics.
+  int metrics_port() const;
   const pipeline_stats& stats() const { return *stats_; }
 
  private:
@@ -71,6 +75,7 @@ class pipeline {
   config cfg_;
   std::unique_ptr<pipeline_stats> stats_;
   std::unique_ptr<impl> impl_;
+  std::unique_ptr<metrics_server> metrics_;
 };
 
 }  // namespace sluice

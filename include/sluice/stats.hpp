@@ -41,6 +41,7 @@ class wait_time {
     done_.fetch_add(static_cast<std::uint64_t>(now - since), std::memory_order_relaxed);
     since_.store(0, std::memory_order_relaxed);
   }
+  bool waiting() const { return since_.load(std::memory_order_relaxed) != 0; }
   // Never less than a value returned before, even while end() is half done.
   std::uint64_t total_ns(std::int64_t now) const {
     const auto since = since_.load(std::memory_order_relaxed);
@@ -94,8 +95,19 @@ struct sink_stats {
   wait_time rate_wait;             // waiting for rate tokens
   counter write_ns{0};            // inside write()
   token_gauge tokens;
-  double rate = 0;
-  double rate_bytes = 0;
+  double rate = 0;        // configured, events/s (0: unlimited)
+  double rate_bytes = 0;  // configured, bytes/s (0: unlimited)
+  // Progress, for /healthz and the current rate: updated by the sink thread per write.
+  std::atomic<std::int64_t> last_progress_ns{0};  // a batch taken or events written
+  std::atomic<double> current_rate{0};  // events/s over the last second or so
+  std::atomic<std::int64_t> window_events_published_ns{0};
+  std::int64_t window_start_ns = 0;     // sink thread only
+  std::uint64_t window_events = 0;      // sink thread only
+
+  // Called by the sink thread after each write.
+  void wrote(std::uint64_t events, std::int64_t now);
+  // Events/s now: 0 when nothing was written for two seconds.
+  double rate_now(std::int64_t now) const;
 };
 
 struct pipeline_stats {
@@ -107,6 +119,11 @@ struct pipeline_stats {
 
   // One JSON object, no newline. `kind` is "interval" or "final".
   std::string to_json(const char* kind) const;
+  // The same figures in the Prometheus text exposition format (version 0.0.4).
+  std::string to_prometheus() const;
+  // The stage that holds everything up right now: "output" (sink tokens all taken),
+  // "parse" (parse tokens all taken), "input" (the reader waits for data), or "none".
+  const char* bottleneck() const;
 };
 
 std::int64_t now_ns();
