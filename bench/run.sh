@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sluice benchmarks. Usage: bench/run.sh [throughput|rss|rate|backpressure|all]
+# sluice benchmarks. Usage: bench/run.sh [throughput|rss|rate|backpressure|metrics|all]
 #
 # Environment:
 #   SIZE=1G          corpus size for throughput (K/M/G/T, powers of 1024)
@@ -16,9 +16,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-throughput}
 case $mode in
-  throughput|rss|rate|backpressure|all) ;;
+  throughput|rss|rate|backpressure|metrics|all) ;;
   -h|--help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  *) echo "usage: bench/run.sh [throughput|rss|rate|backpressure|all]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [throughput|rss|rate|backpressure|metrics|all]" >&2; exit 2 ;;
 esac
 
 SIZE=${SIZE:-1G}
@@ -290,6 +290,39 @@ backpressure() {
     "max $(awk -v k="$max_rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
 }
 
+# ---------------------------------------------------------------- metrics
+
+# Throughput with --metrics scraped 10 times a second vs without, runs interleaved so
+# that drift on a shared machine hits both alike.
+metrics() {
+  local bytes port scraper off=() on=() i t0 t1 m_off m_on
+  bytes=$(to_bytes "$SIZE")
+  CORPUS=$(corpus "$bytes")
+  bytes=$(stat -c %s "$CORPUS")
+  port=${METRICS_PORT:-19464}
+  command -v curl >/dev/null || die "curl is needed for the metrics benchmark"
+  cat "$CORPUS" >/dev/null
+  (while :; do curl -s -o /dev/null "http://127.0.0.1:$port/metrics" || true; sleep 0.1; done) &
+  scraper=$!
+  BG_PIDS+=("$scraper")
+  for ((i = 0; i < RUNS; i++)); do
+    t0=$(now_ns); "$SLUICE" "$CORPUS" >/dev/null; t1=$(now_ns)
+    off+=("$(awk -v a="$t0" -v b="$t1" -v n="$bytes" 'BEGIN { printf "%.1f", n / 1048576 / ((b - a) / 1e9) }')")
+    t0=$(now_ns); "$SLUICE" --metrics "127.0.0.1:$port" "$CORPUS" >/dev/null; t1=$(now_ns)
+    on+=("$(awk -v a="$t0" -v b="$t1" -v n="$bytes" 'BEGIN { printf "%.1f", n / 1048576 / ((b - a) / 1e9) }')")
+  done
+  kill "$scraper" 2>/dev/null || true
+  m_off=$(printf '%s\n' "${off[@]}" | median)
+  m_on=$(printf '%s\n' "${on[@]}" | median)
+  header "Metrics overhead ($(mib "$bytes") MiB corpus, /metrics scraped every 100 ms, $RUNS interleaved runs)"
+  echo "| case | MiB/s (median) | runs MiB/s |"
+  echo "|---|---:|---|"
+  echo "| sluice file >/dev/null | $m_off | ${off[*]} |"
+  echo "| sluice --metrics file >/dev/null, scraped 10/s | $m_on | ${on[*]} |"
+  echo
+  awk -v a="$m_off" -v b="$m_on" 'BEGIN { printf "with metrics / without: **%.3f** (%+.1f%%)\n", b / a, (b / a - 1) * 100 }'
+}
+
 # ---------------------------------------------------------------- main
 
 ensure_time
@@ -301,5 +334,6 @@ case $mode in
   rss) rss ;;
   rate) rate ;;
   backpressure) backpressure ;;
-  all) throughput; rss; rate; backpressure ;;
+  metrics) metrics ;;
+  all) throughput; rss; rate; backpressure; metrics ;;
 esac
