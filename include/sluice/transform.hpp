@@ -1,21 +1,28 @@
-// The transform runs inside the parallel stage, on each event the parser accepted:
-// it decides whether the event is kept (--where, a later issue) and writes its output
-// form (--select/--drop and --format, later issues) into the batch's output buffer.
-// With no transform configured an event is written as its original bytes, trimmed,
-// one per line (DESIGN.md §1), which is why `raw` is passed alongside the parsed view.
+// The transform runs inside the parallel stage, on each event the parser accepted
+// (DESIGN.md §1): --where decides whether the event is kept, --select/--drop decide which
+// of its fields are, and --format writes it into the batch's output buffer, so the serial
+// end of the graph only moves bytes. Everything is compiled once at start-up and shared,
+// immutable, by the parser threads; applying it allocates nothing per event in the
+// common case and never throws.
+// With no --select/--drop and json output, an event is written as its original bytes,
+// trimmed: sluice never re-encodes what it passes through.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <simdjson.h>
 
 #include "sluice/config.hpp"
+#include "sluice/transform/reshape.hpp"
+#include "sluice/transform/where.hpp"
 
 namespace sluice {
 
 class transform {
  public:
+  // Throws usage_error for a bad --where, --select or --drop.
   explicit transform(const config& cfg);
 
   // Appends the event's output line (with '\n') to `out`; returns false when the event
@@ -24,6 +31,8 @@ class transform {
 
  private:
   output_format format_;
+  std::optional<where_expr> where_;
+  field_selection fields_;
 };
 
 }  // namespace sluice

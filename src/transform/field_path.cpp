@@ -44,7 +44,10 @@ bool parse_field_path(std::string_view text, std::size_t& pos, field_path& out, 
   bool first = true;
   for (;;) {
     if (pos < text.size() && text[pos] == '[') {
-      if (first) return fail(err, pos, "a path starts with a field name");
+      // The root is an object: a path may start with a quoted key (["odd.key"]), never
+      // an index.
+      if (first && (pos + 1 >= text.size() || text[pos + 1] != '"'))
+        return fail(err, pos, "a path starts with a field name or a quoted key");
       ++pos;
       path_step step;
       if (pos < text.size() && text[pos] == '"') {
@@ -52,6 +55,7 @@ bool parse_field_path(std::string_view text, std::size_t& pos, field_path& out, 
       } else {
         std::int64_t n = -1;
         const auto [p, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), n);
+        if (ec == std::errc::result_out_of_range) return fail(err, pos, "array index too large");
         if (ec != std::errc() || n < 0) return fail(err, pos, "expected an array index or a quoted key after '['");
         step.index = n;
         pos = static_cast<std::size_t>(p - text.data());

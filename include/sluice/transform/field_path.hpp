@@ -1,5 +1,5 @@
 // A path to a value inside an event, shared by --where, --select and --drop:
-//   level   req.method   tags[0]   a["odd.key"]   a["with \"quotes\""].b
+//   level   req.method   tags[0]   a["odd.key"]   ["top.level key"].b
 // A name is letters, digits, '_', '-', '@', '$' (and any byte >= 0x80); anything else is
 // written as a bracketed JSON string. Paths are parsed once at start-up; looking one up
 // in a parsed event allocates nothing.
