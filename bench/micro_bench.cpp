@@ -66,8 +66,8 @@ void parse_batch(benchmark::State& state) {
   b.size = cut;
   sluice::transform tr(cfg);
   sluice::dead_letter_writer dl(sluice::dead_letter_format::raw, false);
-  std::vector<std::string> names{"bench"};
-  sluice::batch_parser parser(cfg, tr, dl, names);
+  b.source_name = "bench";
+  sluice::batch_parser parser(cfg, tr, dl);
   for (auto _ : state) {
     parser.parse(b);
     benchmark::DoNotOptimize(b.counts.events);

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite:
-#   scripts/test.sh            Release build, then the same suite under ASan+UBSan, then TSan
+#   scripts/test.sh            Release build, then the same suite under ASan+UBSan, then
+#                              TSan, then the --where fuzz targets for a fixed number of runs
 #   scripts/test.sh release    only the Release build
-#   scripts/test.sh asan|tsan  only that sanitizer build
+#   scripts/test.sh asan|tsan|fuzz  only that one
 # Build folders: build/, build-asan/, build-tsan/ (reused; idempotent).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 modes=("$@")
-[ ${#modes[@]} -gt 0 ] || modes=(release asan tsan)
+[ ${#modes[@]} -gt 0 ] || modes=(release asan tsan fuzz)
 jobs=$(nproc)
 
 run_suite() {  # build-dir label
@@ -31,6 +32,11 @@ for mode in "${modes[@]}"; do
       # Debian's libtbb is not instrumented: tsan.supp lists its internals, each justified.
       TSAN_OPTIONS="suppressions=$here/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
         run_suite "$here/build-tsan" "TSan" ;;
-    *) echo "unknown mode: $mode (release, asan, tsan)" >&2; exit 2 ;;
+    fuzz)
+      SLUICE_EXTRA_PKGS="clang libclang-rt-14-dev" "$here/scripts/setup.sh" --packages-only
+      FUZZ_RUNS=${FUZZ_RUNS:-100000}
+      echo "== fuzz: --where parser and evaluator, $FUZZ_RUNS runs each ==" >&2
+      FUZZ_RUNS=$FUZZ_RUNS "$here/fuzz/run.sh" ;;
+    *) echo "unknown mode: $mode (release, asan, tsan, fuzz)" >&2; exit 2 ;;
   esac
 done

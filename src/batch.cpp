@@ -20,6 +20,10 @@ void batch::reset_for_reuse() {
   seq = 0;
   source = 0;
   offset = 0;
+  end_offset = 0;
+  source_name = {};
+  origin = nullptr;
+  delivered = false;
   size = 0;
   kind = content::lines;
   oversize_length = 0;

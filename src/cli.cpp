@@ -1,5 +1,6 @@
 #include "sluice/cli.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <iostream>
@@ -14,6 +15,7 @@
 
 #include "sluice/errors.hpp"
 #include "sluice/metrics.hpp"
+#include "sluice/transform.hpp"
 
 namespace sluice {
 
@@ -139,10 +141,30 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
       "  sluice --on-full drop --sink-tokens 2 -o out.ndjson  # never block the producer\n\n"
       "Exit: 0 all delivered (or stdout closed), 1 runtime failure, 2 usage error.");
 
-  app.add_option("FILE", cfg.inputs, "Inputs, read in order (none, or \"-\": stdin)")->group("Input");
+  app.add_option("FILE", cfg.inputs, "Inputs, read in order (none, or \"-\": stdin); with -F, paths or globs")
+      ->group("Input");
+  app.add_flag("-F,--follow", cfg.follow, "Follow files as they grow and rotate (like tail -F)")->group("Input");
+  app.add_flag("--from-start", cfg.from_start,
+               "Files present at the first start begin at their start (default: their end)")
+      ->group("Input");
+  app.add_option("--checkpoint", cfg.checkpoint,
+                 "Save read offsets to PATH; a restart continues after the last event finished with")
+      ->group("Input");
+  app.add_flag("--reset-checkpoint", cfg.reset_checkpoint, "Start over if the checkpoint file is unreadable")
+      ->group("Input");
+  bool poll_given = false;
+  std::string poll_value;
+  // Shown in --help; parsed by take_optional_value_flags.
+  app.add_flag("--poll", poll_given, "--poll=MS: notice file changes by polling every MS ms instead of inotify")
+      ->group("Input");
   app.add_option("--max-line-bytes", max_line, "Longer lines are oversize: counted, dead-lettered")
       ->capture_default_str()->group("Input");
 
+  app.add_option("--where", cfg.where, "Keep events for which EXPR is true (see README: --where)")
+      ->group("Processing");
+  app.add_option("--select", cfg.select, "Keep only these fields: F,F.. (req.path, a[\"odd.key\"])")
+      ->group("Processing");
+  app.add_option("--drop", cfg.drop, "Remove these fields: F,F.. (not with --select)")->group("Processing");
   app.add_option("--parse-threads", threads, "Parser threads (default: hardware threads)")->group("Processing");
   app.add_flag("--unordered", cfg.unordered, "Do not keep input order")->group("Processing");
 
@@ -163,8 +185,8 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
 
   app.add_option("-o,--output", cfg.output, "Output file, appended to; reopened on SIGHUP (default stdout)")
       ->group("Output");
-  app.add_option("--format", format, "Output format (json: one object a line)")
-      ->check(CLI::IsMember({"json"}))->capture_default_str()->group("Output");
+  app.add_option("--format", format, "json: one object a line; logfmt: key=value pairs")
+      ->check(CLI::IsMember({"json", "logfmt"}))->capture_default_str()->group("Output");
   app.add_option("--dead-letter", cfg.dead_letter, "Invalid and oversize lines go here")->group("Output");
   app.add_option("--dead-letter-format", dl_format,
                  "raw: the line as read; json: {reason,error,source,offset,length,line}")
@@ -188,7 +210,8 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
       ->capture_default_str()->group(obs);
 
   std::vector<std::string> words =
-      take_optional_value_flags(argc, argv, {{"--stats", &stats_given, &stats_value}});
+      take_optional_value_flags(argc, argv, {{"--stats", &stats_given, &stats_value},
+                                             {"--poll", &poll_given, &poll_value}});
   try {
     app.parse(words);
   } catch (const CLI::CallForHelp&) {
@@ -226,6 +249,9 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   cfg.drain_timeout_s = parse_number("--drain-timeout", drain);
   if (cfg.drain_timeout_s < 0) throw usage_error("--drain-timeout: must not be negative");
   cfg.dead_letter_fmt = dl_format == "json" ? dead_letter_format::json : dead_letter_format::raw;
+  cfg.format = format == "logfmt" ? output_format::logfmt : output_format::json;
+  // Compiled here once to report a bad expression or list as a usage error (exit 2).
+  const transform check(cfg);
   cfg.stats = stats_given;
   if (!stats_value.empty()) {
     cfg.stats_interval_s = parse_number("--stats", stats_value);
@@ -241,6 +267,28 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   if (!(cfg.stall_timeout_s > 0)) throw usage_error("--stall-timeout: must be more than 0 seconds");
   for (const auto& in : cfg.inputs)
     if (in.empty()) throw usage_error("an empty input path was given");
+  if (poll_given) {
+    cfg.poll_ms = poll_value.empty() ? 1000 : static_cast<unsigned>(parse_count("--poll", poll_value));
+    if (!cfg.follow) throw usage_error("--poll needs -F/--follow");
+  }
+  const bool stdin_only = cfg.inputs.empty() || std::all_of(cfg.inputs.begin(), cfg.inputs.end(),
+                                                             [](const std::string& p) { return p == "-"; });
+  if (cfg.follow) {
+    if (cfg.inputs.empty()) throw usage_error("-F/--follow needs at least one file or glob");
+    if (std::find(cfg.inputs.begin(), cfg.inputs.end(), "-") != cfg.inputs.end())
+      throw usage_error("-F/--follow cannot follow stdin");
+  } else if (cfg.from_start) {
+    throw usage_error("--from-start needs -F/--follow");
+  }
+  if (!cfg.checkpoint.empty()) {
+    if (stdin_only) throw usage_error("--checkpoint needs files: stdin cannot be resumed");
+    // Offsets move in sequence order as batches are finished with; unordered or
+    // dropped batches would let them run ahead of the output.
+    if (cfg.unordered) throw usage_error("--checkpoint cannot be used with --unordered");
+    if (cfg.on_full == on_full_policy::drop) throw usage_error("--checkpoint cannot be used with --on-full drop");
+  } else if (cfg.reset_checkpoint) {
+    throw usage_error("--reset-checkpoint needs --checkpoint");
+  }
   cfg.resolve_defaults();
   return cfg;
 }

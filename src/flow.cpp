@@ -16,6 +16,7 @@
 #include "sluice/parse.hpp"
 #include "sluice/progress.hpp"
 #include "sluice/source.hpp"
+#include "sluice/source/checkpoint.hpp"
 #include "sluice/transform.hpp"
 
 namespace sluice {
@@ -106,7 +107,9 @@ struct pipeline::impl {
         hooks(std::move(h)),
         pool(c.batch_bytes, s.batches_alive),
         read_ahead(c.read_ahead),
-        rd(c, s.reader),
+        checkpoints(c.checkpoint.empty() ? nullptr
+                                         : std::make_unique<checkpoint_store>(c.checkpoint, c.reset_checkpoint)),
+        rd(make_reader(c, s.reader, checkpoints.get())),
         tr(c),
         dl(c.dead_letter_fmt, static_cast<bool>(dead)),
         parallelism(oneapi::tbb::global_control::max_allowed_parallelism, c.parse_threads + 1),
@@ -118,9 +121,10 @@ struct pipeline::impl {
     sink = std::make_unique<sink_stage>(cfg, std::move(out), std::move(dead), st.sink,
                                         [this](batch* b) { written(b); });
     sink->on_stop = [this](write_status) {
-      rd.stop();
+      rd->stop();
       read_ahead.wake_all();
     };
+    if (checkpoints) sink->on_durable = [this] { checkpoints->save(); };
     arena.execute([this] { build(); });
     handoff_release(&graph_built);
   }
@@ -189,7 +193,7 @@ struct pipeline::impl {
   // --- reader side (reader thread) ---
   batch* acquire_for_reader() {
     st.reader.blocked.begin(now_ns());
-    const bool got = read_ahead.acquire([this] { return rd.stopping(); });
+    const bool got = read_ahead.acquire([this] { return rd->stopping(); });
     st.reader.blocked.end(now_ns());
     if (!got) return nullptr;
     st.reader.read_ahead.add();
@@ -208,7 +212,7 @@ struct pipeline::impl {
     bump(st.parse.blocked_ns, static_cast<std::uint64_t>(now_ns() - b->handed_at_ns));
     if (hooks.in_parse) hooks.in_parse(*b);
     auto& parser = parsers.local();
-    if (!parser) parser = std::make_unique<batch_parser>(cfg, tr, dl, rd.source_names());
+    if (!parser) parser = std::make_unique<batch_parser>(cfg, tr, dl);
     // Node bodies must not throw (it would cancel the graph); the parse step works on
     // values, so only an allocation failure could, and then the batch counts as invalid.
     try {
@@ -284,6 +288,9 @@ struct pipeline::impl {
   }
 
   void finish(batch* b) {
+    // Finished with in sequence order (ordered mode), so the checkpoint moves forward
+    // only past what is written; abandoned batches never move it.
+    if (b->delivered) rd->finished(*b);
     pool.release(b);
     // Notified under the lock: run() may return and the pipeline be destroyed as soon
     // as it sees the last batch finished.
@@ -297,7 +304,8 @@ struct pipeline::impl {
   pipeline_hooks hooks;
   batch_pool pool;
   slot_count read_ahead;
-  reader rd;
+  std::unique_ptr<checkpoint_store> checkpoints;
+  std::unique_ptr<input_reader> rd;
   transform tr;
   dead_letter_writer dl;
   oneapi::tbb::global_control parallelism;
@@ -357,7 +365,7 @@ void pipeline::stop() {
                                   std::chrono::duration<double>(cfg_.drain_timeout_s));
     }
   }
-  impl_->rd.stop();
+  impl_->rd->stop();
   impl_->read_ahead.wake_all();
   std::lock_guard lock(impl_->done_mutex);
   impl_->done_cv.notify_all();
@@ -382,7 +390,7 @@ run_result pipeline::run() {
   // must not look finished.
   m.g->reserve_wait();
   std::thread reader_thread([&m] {
-    const reader::handoff h{
+    const input_reader::handoff h{
         [&m] { return m.acquire_for_reader(); },
         [&m](batch* b) {
           handoff_release(b);
@@ -393,7 +401,7 @@ run_result pipeline::run() {
           m.release_read_ahead();
         },
     };
-    const std::uint64_t total = m.rd.run(h);
+    const std::uint64_t total = m.rd->run(h);
     m.g->release_wait();
     std::lock_guard lock(m.done_mutex);
     m.total = total;
@@ -462,9 +470,9 @@ run_result pipeline::run() {
     r.code = exit_code::runtime_failure;
     r.message = fmt::format("drain timed out after {} s: {} events read were not delivered",
                             cfg_.drain_timeout_s, r.undelivered);
-  } else if (m.rd.failed_inputs() > 0) {
+  } else if (m.rd->failed_inputs() > 0) {
     r.code = exit_code::runtime_failure;
-    r.message = fmt::format("{} input(s) could not be read", m.rd.failed_inputs());
+    r.message = fmt::format("{} input(s) could not be read", m.rd->failed_inputs());
   }
   const auto invalid = stats_->parse.invalid.load() + stats_->parse.oversize.load();
   if (invalid > 0 && cfg_.dead_letter.empty())

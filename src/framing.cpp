@@ -15,21 +15,56 @@ constexpr std::size_t skip_chunk = std::size_t{64} << 10;
 line_framer::line_framer(std::size_t batch_bytes, std::size_t max_line_bytes)
     : batch_bytes_(batch_bytes), max_line_bytes_(max_line_bytes) {}
 
-void line_framer::start_input() {
+void line_framer::start_input(std::uint64_t offset) {
   carry_.clear();
-  offset_ = 0;
+  offset_ = offset;
   bytes_read_ = 0;
-  at_start_ = true;
+  at_start_ = offset == 0;
   ended_ = false;
+  skipping_ = false;
   errno_ = 0;
+  discarded_ = 0;
 }
 
 line_framer::status line_framer::fill(byte_stream& in, batch& b) {
+  const status st = fill_lines(in, b);
+  b.end_offset = offset_;
+  return st;
+}
+
+line_framer::status line_framer::finish(batch& b) {
+  b.kind = batch::content::lines;
+  b.oversize_length = 0;
+  b.offset = offset_;
+  b.size = 0;
+  if (!skipping_ && !carry_.empty()) {
+    if (carry_.size() > b.capacity()) b.grow(carry_.size(), 0);
+    std::memcpy(b.data(), carry_.data(), carry_.size());
+    b.size = carry_.size();
+    offset_ += carry_.size();
+  }
+  carry_.clear();
+  skipping_ = false;
+  ended_ = true;
+  b.end_offset = offset_;
+  return status::ended;
+}
+
+line_framer::status line_framer::fill_lines(byte_stream& in, batch& b) {
   b.kind = batch::content::lines;
   b.size = 0;
   b.oversize_length = 0;
-  b.offset = offset_;
   discarded_ = 0;
+
+  if (skipping_) {
+    // Still inside an oversize line whose record went on already: discard to its end.
+    const status st = skip_to_newline(in);
+    if (skipping_) {
+      b.offset = offset_;
+      return st;
+    }
+  }
+  b.offset = offset_;
 
   std::size_t len = carry_.size();
   if (len > b.capacity()) b.grow(len, 0);
@@ -39,7 +74,7 @@ line_framer::status line_framer::fill(byte_stream& in, batch& b) {
   // What is left after an oversize line was read in one go with it: it may hold whole
   // lines already, which go on before anything more is read.
   if (const auto* nl = static_cast<const char*>(memrchr(b.data(), '\n', len))) {
-    return cut(b, len, static_cast<std::size_t>(nl - b.data()) + 1);
+    return cut(b, len, static_cast<std::size_t>(nl - b.data()) + 1, status::more);
   }
 
   bool long_line = false;
@@ -51,6 +86,12 @@ line_framer::status line_framer::fill(byte_stream& in, batch& b) {
       long_line = true;
     }
     const long n = in.read(b.data() + len, b.capacity() - len);
+    if (n == 0 && follow_) {
+      // Nothing more for now (a followed file at its end): hand on the whole lines and
+      // hold the unfinished one until its newline comes.
+      const auto* nl = static_cast<const char*>(memrchr(b.data(), '\n', len));
+      return cut(b, len, nl ? static_cast<std::size_t>(nl - b.data()) + 1 : 0, status::idle);
+    }
     if (n <= 0) {
       if (n < 0) errno_ = errno;
       ended_ = true;
@@ -77,7 +118,7 @@ line_framer::status line_framer::fill(byte_stream& in, batch& b) {
                          ? static_cast<const char*>(std::memchr(b.data() + fresh, '\n', len - fresh))
                          : static_cast<const char*>(memrchr(b.data() + fresh, '\n', len - fresh));
     if (nl == nullptr) continue;
-    return cut(b, len, static_cast<std::size_t>(nl - b.data()) + 1);
+    return cut(b, len, static_cast<std::size_t>(nl - b.data()) + 1, status::more);
   }
   if (errno_ != 0) {
     // A read failed: hand on the whole lines only. The unfinished one is not a line; it
@@ -95,37 +136,49 @@ line_framer::status line_framer::fill(byte_stream& in, batch& b) {
   return status::ended;
 }
 
-line_framer::status line_framer::cut(batch& b, std::size_t len, std::size_t at) {
+line_framer::status line_framer::cut(batch& b, std::size_t len, std::size_t at, status st) {
   carry_.assign(b.data() + at, b.data() + len);
   b.size = at;
   offset_ += at;
-  return status::more;
+  return st;
 }
 
 line_framer::status line_framer::skip_oversize(byte_stream& in, batch& b, std::size_t have) {
   b.kind = batch::content::oversize;
   b.size = max_line_bytes_;
-  std::uint64_t length = have;
+  skipping_ = true;
+  skipped_ = have;
+  offset_ += have;
+  const status st = skip_to_newline(in);
+  // The whole length when its end was found; when a followed file has no more yet, the
+  // length so far (the rest is discarded as it comes).
+  b.oversize_length = skipped_;
+  return st == status::idle ? status::more : st;
+}
+
+line_framer::status line_framer::skip_to_newline(byte_stream& in) {
   // No bigger than a batch: what follows the newline becomes the next batch's start.
   skip_.resize(std::min(skip_chunk, batch_bytes_));
   for (;;) {
     const long n = in.read(skip_.data(), skip_.size());
+    if (n == 0 && follow_) return status::idle;
     if (n <= 0) {
       if (n < 0) errno_ = errno;
       ended_ = true;
-      b.oversize_length = length;
-      offset_ += length;
+      skipping_ = false;
       return errno_ ? status::failed : status::ended;
     }
     bytes_read_ += static_cast<std::uint64_t>(n);
     const auto* nl = static_cast<const char*>(std::memchr(skip_.data(), '\n', static_cast<std::size_t>(n)));
     if (nl == nullptr) {
-      length += static_cast<std::uint64_t>(n);
+      skipped_ += static_cast<std::uint64_t>(n);
+      offset_ += static_cast<std::uint64_t>(n);
       continue;
     }
-    length += static_cast<std::uint64_t>(nl - skip_.data());
-    b.oversize_length = length;
-    offset_ += length + 1;
+    const auto upto = static_cast<std::uint64_t>(nl - skip_.data());
+    skipped_ += upto;
+    offset_ += upto + 1;
+    skipping_ = false;
     carry_.assign(nl + 1, static_cast<const char*>(skip_.data()) + n);
     return status::more;
   }

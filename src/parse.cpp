@@ -110,16 +110,14 @@ void dead_letter_writer::add(std::string& dead, line_verdict why, std::string_vi
   dead += "\"}\n";
 }
 
-batch_parser::batch_parser(const config& cfg, const transform& tr, const dead_letter_writer& dl,
-                           const std::vector<std::string>& source_names)
-    : max_line_bytes_(cfg.max_line_bytes), transform_(tr), dead_letter_(dl), source_names_(source_names) {}
+batch_parser::batch_parser(const config& cfg, const transform& tr, const dead_letter_writer& dl)
+    : max_line_bytes_(cfg.max_line_bytes), transform_(tr), dead_letter_(dl) {}
 
 void batch_parser::parse(batch& b) {
   b.out.clear();
   b.dead.clear();
   b.counts = {};
-  const std::string_view source =
-      b.source < source_names_.size() ? std::string_view(source_names_[b.source]) : std::string_view();
+  const std::string_view source = b.source_name;
 
   if (b.kind == batch::content::oversize) {
     b.counts.lines = 1;

@@ -147,7 +147,18 @@ void sink_stage::loop() {
     batch* b = nullptr;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return !queue_.empty() || closed_ || reopen_.load(std::memory_order_acquire); });
+      auto ready = [&] { return !queue_.empty() || closed_ || reopen_.load(std::memory_order_acquire); };
+      if (on_durable && since_durable_ > 0) {
+        // Something was written since the last durable point: make it durable on time
+        // even when no further batch comes.
+        if (!cv_.wait_for(lock, std::chrono::milliseconds(500), ready)) {
+          lock.unlock();
+          durable_point_if_due(true);
+          continue;
+        }
+      } else {
+        cv_.wait(lock, ready);
+      }
       if (queue_.empty() && !closed_) {
         // SIGHUP while idle: let go of the rotated file now, not at the next event.
         lock.unlock();
@@ -166,13 +177,29 @@ void sink_stage::loop() {
     } else if (status_ != write_status::closed) {
       bump(stats_.undelivered_events, b->counts.events);
     }
+    if (b->delivered) ++since_durable_;
     done_(b);
+    durable_point_if_due(false);
   }
   // What was counted as written is made durable before the caller reports it.
   if (status_ == write_status::ok) {
     out_->sync();
     if (dead_) dead_->sync();
+    if (on_durable) on_durable();
   }
+}
+
+void sink_stage::durable_point_if_due(bool idle) {
+  if (!on_durable || since_durable_ == 0 || status_ != write_status::ok) return;
+  const auto now = now_ns();
+  if (!idle && now - last_durable_ns_ < durable_interval_ns) return;
+  if (idle && now - last_durable_ns_ < durable_interval_ns / 4) return;
+  // The output first, then what depends on it (the checkpoint): never ahead of the data.
+  out_->sync();
+  if (dead_) dead_->sync();
+  on_durable();
+  since_durable_ = 0;
+  last_durable_ns_ = now;
 }
 
 void sink_stage::write_batch(batch& b) {
@@ -186,7 +213,7 @@ void sink_stage::write_batch(batch& b) {
     }
     bump(stats_.dead_letter_lines, b.counts.invalid + b.counts.oversize);
   }
-  write_events(b.out, b.counts.events);
+  b.delivered = write_events(b.out, b.counts.events);
 }
 
 void sink_stage::reopen_outputs_if_asked() {
@@ -210,11 +237,8 @@ bool sink_stage::write_chunk(std::string_view chunk, std::uint64_t events, std::
   return true;
 }
 
-void sink_stage::write_events(std::string_view bytes, std::uint64_t events) {
-  if (events_.unlimited() && bytes_.unlimited()) {
-    write_chunk(bytes, events, events);
-    return;
-  }
+bool sink_stage::write_events(std::string_view bytes, std::uint64_t events) {
+  if (events_.unlimited() && bytes_.unlimited()) return write_chunk(bytes, events, events);
   // Rate-limited: write as many whole events as both buckets allow, then wait on this
   // thread (never a TBB worker) for more tokens.
   const char* p = bytes.data();
@@ -223,7 +247,7 @@ void sink_stage::write_events(std::string_view bytes, std::uint64_t events) {
   while (p < end && left > 0) {
     if (abandoned_.load(std::memory_order_acquire)) {
       bump(stats_.undelivered_events, left);
-      return;
+      return false;
     }
     const auto now = now_ns();
     const std::uint64_t allowed = std::min(left, events_.available(1.0, now));
@@ -249,10 +273,11 @@ void sink_stage::write_events(std::string_view bytes, std::uint64_t events) {
       continue;
     }
     events_.try_take(static_cast<double>(taken), now);
-    if (!write_chunk({p, static_cast<std::size_t>(q - p)}, taken, left)) return;
+    if (!write_chunk({p, static_cast<std::size_t>(q - p)}, taken, left)) return false;
     left -= taken;
     p = q;
   }
+  return true;
 }
 
 void sink_stage::wait_for(std::int64_t ns) {

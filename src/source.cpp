@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include "sluice/errors.hpp"
+#include "sluice/source/checkpoint.hpp"
+#include "sluice/source/follow.hpp"
 #include "sluice/stats.hpp"
 
 namespace sluice {
@@ -33,49 +35,83 @@ long fd_stream::read(char* dst, std::size_t n) {
   }
 }
 
-reader::reader(const config& cfg, reader_stats& stats) : cfg_(cfg), stats_(stats) {
-  paths_ = cfg.inputs;
-  if (paths_.empty()) paths_.push_back("-");
-  for (const auto& p : paths_) names_.push_back(p == "-" ? "stdin" : p);
+input_reader::input_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints)
+    : cfg_(cfg), stats_(stats), checkpoints_(checkpoints) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw startup_error(std::string("eventfd: ") + std::strerror(errno));
 }
 
-reader::~reader() {
+input_reader::~input_reader() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-void reader::stop() {
+void input_reader::stop() {
   stop_.store(true, std::memory_order_release);
   const std::uint64_t one = 1;
   [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
 }
 
-std::uint64_t reader::run(const handoff& h) {
-  for (std::uint32_t i = 0; i < paths_.size() && !stopping(); ++i) {
-    const bool is_stdin = paths_[i] == "-";
-    const int fd = is_stdin ? STDIN_FILENO : ::open(paths_[i].c_str(), O_RDONLY | O_CLOEXEC);
+void input_reader::input_failed() {
+  failed_inputs_.fetch_add(1, std::memory_order_relaxed);
+  bump(stats_.inputs_failed);
+}
+
+const input_source& input_reader::add_source(std::string name, std::string identity) {
+  return sources_.emplace_back(input_source{std::move(name), std::move(identity)});
+}
+
+void input_reader::finished(const batch& b) {
+  if (checkpoints_ == nullptr || b.origin == nullptr || b.origin->identity.empty()) return;
+  checkpoints_->commit(b.origin->identity, b.origin->name, b.end_offset);
+}
+
+std::optional<line_framer::status> input_reader::read_batch(const handoff& h, line_framer& framer, byte_stream& in,
+                                                            const input_source& src, bool finish) {
+  batch* b = h.acquire();
+  if (b == nullptr) return std::nullopt;  // stopping
+  const std::uint64_t before = framer.bytes_read();
+  const auto status = finish ? framer.finish(*b) : framer.fill(in, *b);
+  bump(stats_.bytes_in, framer.bytes_read() - before);
+  b->source_name = src.name;
+  b->origin = &src;
+  if (b->size > 0) {
+    b->seq = seq_++;
+    b->handed_at_ns = now_ns();
+    bump(stats_.batches_out);
+    h.emit(b);
+  } else {
+    h.give_back(b);
+  }
+  return status;
+}
+
+file_reader::file_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints)
+    : input_reader(cfg, stats, checkpoints) {}
+
+std::uint64_t file_reader::run(const handoff& h) {
+  std::vector<std::string> paths = cfg_.inputs;
+  if (paths.empty()) paths.push_back("-");
+  for (std::size_t i = 0; i < paths.size() && !stopping(); ++i) {
+    const bool is_stdin = paths[i] == "-";
+    const int fd = is_stdin ? STDIN_FILENO : ::open(paths[i].c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      spdlog::error("cannot open {}: {}", paths_[i], std::strerror(errno));
-      ++failed_inputs_;
-      bump(stats_.inputs_failed);
+      spdlog::error("cannot open {}: {}", paths[i], std::strerror(errno));
+      input_failed();
       continue;
     }
-    if (!read_input(i, fd, h)) {
-      ++failed_inputs_;
-      bump(stats_.inputs_failed);
-    }
+    if (!read_input(paths[i], fd, h)) input_failed();
     if (!is_stdin) ::close(fd);
   }
   return seq_;
 }
 
-bool reader::read_input(std::uint32_t index, int fd, const handoff& h) {
+bool file_reader::read_input(const std::string& path, int fd, const handoff& h) {
+  const std::string name = path == "-" ? "stdin" : path;
   struct stat st {};
   bool pollable = true;
   if (::fstat(fd, &st) == 0) {
     if (S_ISDIR(st.st_mode)) {
-      spdlog::error("cannot read {}: it is a directory", names_[index]);
+      spdlog::error("cannot read {}: it is a directory", name);
       return false;
     }
     pollable = !S_ISREG(st.st_mode);
@@ -83,34 +119,39 @@ bool reader::read_input(std::uint32_t index, int fd, const handoff& h) {
     // size comes from the config so it stays within the read-ahead it feeds.
     if (S_ISFIFO(st.st_mode)) ::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(cfg_.pipe_bytes()));
   }
+  // A regular file a checkpoint knows continues where the last run finished with it.
+  std::string identity;
+  std::uint64_t start = 0;
+  if (checkpoints_ != nullptr && !pollable) {
+    if (auto id = file_identity(fd)) {
+      identity = *id;
+      if (auto off = checkpoints_->offset(identity)) {
+        start = std::min<std::uint64_t>(*off, static_cast<std::uint64_t>(st.st_size));
+        if (::lseek(fd, static_cast<off_t>(start), SEEK_SET) < 0) start = 0;
+      }
+    }
+  }
+  const input_source& src = add_source(name, identity);
   fd_stream in(fd, wake_fd_);
   in.set_pollable(pollable);
   line_framer framer(cfg_.batch_bytes, cfg_.max_line_bytes);
-  framer.start_input();
+  framer.start_input(start);
   for (;;) {
-    batch* b = h.acquire();
-    if (b == nullptr) return true;  // stopping
-    const std::uint64_t before = framer.bytes_read();
-    const auto status = framer.fill(in, *b);
-    bump(stats_.bytes_in, framer.bytes_read() - before);
-    b->source = index;
-    if (b->size > 0) {
-      b->seq = seq_++;
-      b->handed_at_ns = now_ns();
-      bump(stats_.batches_out);
-      h.emit(b);
-    } else {
-      h.give_back(b);
-    }
-    if (status == line_framer::status::ended) return true;
-    if (status == line_framer::status::failed) {
-      spdlog::error("reading {}: {}{}", names_[index], std::strerror(framer.last_errno()),
+    const auto status = read_batch(h, framer, in, src);
+    if (!status || *status == line_framer::status::ended) return true;
+    if (*status == line_framer::status::failed) {
+      spdlog::error("reading {}: {}{}", name, std::strerror(framer.last_errno()),
                     framer.discarded() ? fmt::format(" ({} bytes of an unfinished line dropped)", framer.discarded())
                                        : std::string());
       return false;
     }
     if (stopping()) return true;
   }
+}
+
+std::unique_ptr<input_reader> make_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints) {
+  if (cfg.follow) return std::make_unique<follow_reader>(cfg, stats, checkpoints);
+  return std::make_unique<file_reader>(cfg, stats, checkpoints);
 }
 
 }  // namespace sluice

@@ -85,9 +85,9 @@ parsed parse_text(const std::string& text, config cfg, dead_letter_format fmt, b
                   std::uint64_t offset = 0) {
   const sluice::transform tr(cfg);
   const dead_letter_writer dl(fmt, dead_letter);
-  const std::vector<std::string> names{"app.ndjson"};
-  batch_parser parser(cfg, tr, dl, names);
+  batch_parser parser(cfg, tr, dl);
   auto b = make_batch(text, offset);
+  b->source_name = "app.ndjson";
   parser.parse(*b);
   return {b->out, b->dead, b->counts};
 }
@@ -329,8 +329,7 @@ TEST(BatchParser, ReparsingABatchStartsFromZero) {
   config cfg;
   const sluice::transform tr(cfg);
   const dead_letter_writer dl(dead_letter_format::raw, true);
-  const std::vector<std::string> names{"in"};
-  batch_parser parser(cfg, tr, dl, names);
+  batch_parser parser(cfg, tr, dl);
   auto b = make_batch("{}\nnope\n");
   parser.parse(*b);
   parser.parse(*b);
@@ -403,12 +402,11 @@ TEST(BatchParser, OversizeBatchFromTheFramer) {
   cfg.max_line_bytes = 20;
   const sluice::transform tr(cfg);
   const dead_letter_writer dl(dead_letter_format::json, true);
-  const std::vector<std::string> names{"first", "second.log"};
-  batch_parser parser(cfg, tr, dl, names);
+  batch_parser parser(cfg, tr, dl);
   auto b = make_batch(std::string(20, 'z'), 4096);
   b->kind = batch::content::oversize;
   b->oversize_length = 123456;
-  b->source = 1;
+  b->source_name = "second.log";
   parser.parse(*b);
   EXPECT_EQ(b->counts.lines, 1u);
   EXPECT_EQ(b->counts.oversize, 1u);

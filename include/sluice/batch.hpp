@@ -19,6 +19,8 @@
 
 namespace sluice {
 
+struct input_source;  // source.hpp: where a batch's bytes come from
+
 // simdjson reads up to 64 bytes past the end of what it parses; only the end of the
 // buffer needs them, because inside a batch the following lines provide them.
 inline constexpr std::size_t parse_padding = 64;
@@ -52,6 +54,10 @@ class batch {
   std::uint64_t seq = 0;
   std::uint32_t source = 0;    // index into the pipeline's source names
   std::uint64_t offset = 0;    // offset in the source of data()[0]
+  std::uint64_t end_offset = 0;  // offset just past what this batch consumed (checkpoints)
+  std::string_view source_name;  // for dead-letter records; owned by the reader, stable
+  const input_source* origin = nullptr;  // for checkpoints; owned by the reader, stable
+  bool delivered = false;  // set by the sink once written (not when abandoned)
   std::size_t size = 0;        // bytes of lines in the buffer
   content kind = content::lines;
   std::uint64_t oversize_length = 0;  // whole length of the oversize line

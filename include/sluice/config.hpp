@@ -13,14 +13,22 @@ namespace sluice {
 
 enum class on_full_policy { block, drop };
 enum class dead_letter_format { raw, json };
-enum class output_format { json };
+enum class output_format { json, logfmt };
 
 struct config {
   // Input. Empty, or "-", means stdin.
   std::vector<std::string> inputs;
   std::size_t max_line_bytes = std::size_t{1} << 20;
+  bool follow = false;            // -F: inputs are paths or globs followed as they grow
+  bool from_start = false;        // files present at the first start begin at 0
+  unsigned poll_ms = 0;           // --poll=MS: poll instead of inotify (0: inotify)
+  std::string checkpoint;         // --checkpoint PATH; empty: none
+  bool reset_checkpoint = false;  // an unreadable checkpoint is ignored, not fatal
 
   // Processing.
+  std::string where;   // --where expression; empty: keep every event
+  std::string select;  // --select list; empty: not given
+  std::string drop;    // --drop list; empty: not given
   unsigned parse_threads = 0;  // 0: hardware threads
   bool unordered = false;
 

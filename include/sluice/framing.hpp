@@ -32,15 +32,26 @@ class line_framer {
   line_framer(std::size_t batch_bytes, std::size_t max_line_bytes);
 
   enum class status {
-    more,   // a batch was filled (maybe empty: nothing complete yet); call again
+    more,   // a batch was filled; call again, more may be there
+    idle,   // follow mode: no more data for now; the batch holds the whole lines (maybe
+            // none) and the unfinished last line is held back
     ended,  // the input has ended; the batch holds its last lines (maybe empty)
     failed, // a read error (errno kept in last_errno()); the batch holds the whole lines
   };
 
-  // Starts a new input: offsets from 0, a BOM is looked for.
-  void start_input();
+  // Starts a new input (or restarts one at `offset`); at offset 0 a BOM is looked for.
+  void start_input(std::uint64_t offset = 0);
+  // Follow mode: the end of the data is not the end of the input (a file that grows).
+  void set_follow(bool follow) { follow_ = follow; }
+  // Ends the input now (rotated away, deleted, truncated, shutdown): the unfinished last
+  // line, if any, goes on without its newline.
+  status finish(batch& b);
+  // Input offset just past what has been handed on (the next batch starts here).
+  std::uint64_t offset() const { return offset_; }
+  // An unfinished line is held back (follow mode).
+  bool holding() const { return !carry_.empty(); }
   // Fills `b` (whose buffer is at least batch_bytes) with whole lines; sets b.offset,
-  // b.size, b.kind and, for an oversize line, b.oversize_length.
+  // b.end_offset, b.size, b.kind and, for an oversize line, b.oversize_length.
   status fill(byte_stream& in, batch& b);
 
   int last_errno() const { return errno_; }
@@ -49,18 +60,24 @@ class line_framer {
   std::uint64_t bytes_read() const { return bytes_read_; }
 
  private:
+  status fill_lines(byte_stream& in, batch& b);
   status skip_oversize(byte_stream& in, batch& b, std::size_t have);
+  // Discards up to and including the next newline; what follows it becomes carry_.
+  status skip_to_newline(byte_stream& in);
   // Emits b's first `at` bytes; keeps the rest, up to `len`, for the next batch.
-  status cut(batch& b, std::size_t len, std::size_t at);
+  status cut(batch& b, std::size_t len, std::size_t at, status st);
 
   std::size_t batch_bytes_;
   std::size_t max_line_bytes_;
   std::vector<char> carry_;  // the unfinished line after the last batch's last newline
   std::vector<char> skip_;   // scratch for skipping the tail of an oversize line
-  std::uint64_t offset_ = 0; // input offset of carry_[0]
+  std::uint64_t offset_ = 0; // input offset of carry_[0] (or of the byte being skipped)
+  std::uint64_t skipped_ = 0;  // length so far of the oversize line being skipped
   std::uint64_t bytes_read_ = 0;
   bool at_start_ = true;
   bool ended_ = false;
+  bool follow_ = false;
+  bool skipping_ = false;  // inside an oversize line already handed on
   int errno_ = 0;
   std::size_t discarded_ = 0;
 };

@@ -50,8 +50,7 @@ class dead_letter_writer {
 // is reused rather than rebuilt (DESIGN.md §7), and counted in the memory budget.
 class batch_parser {
  public:
-  batch_parser(const config& cfg, const transform& tr, const dead_letter_writer& dl,
-               const std::vector<std::string>& source_names);
+  batch_parser(const config& cfg, const transform& tr, const dead_letter_writer& dl);
   // Fills b.out, b.dead and b.counts from b's lines.
   void parse(batch& b);
 
@@ -59,7 +58,6 @@ class batch_parser {
   std::size_t max_line_bytes_;
   const transform& transform_;
   const dead_letter_writer& dead_letter_;
-  const std::vector<std::string>& source_names_;
   simdjson::dom::parser parser_;
 };
 

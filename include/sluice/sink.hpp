@@ -103,16 +103,22 @@ class sink_stage {
 
   // Set to be told when the output ends or fails (the pipeline stops reading then).
   std::function<void(write_status)> on_stop;
+  // Set to be called on the sink thread right after the outputs were made durable
+  // (fdatasync), every couple of seconds while writing and at the end: the checkpoint.
+  std::function<void()> on_durable;
+  static constexpr std::int64_t durable_interval_ns = 2'000'000'000;
 
  private:
   void loop();
   void write_batch(batch& b);
-  void write_events(std::string_view bytes, std::uint64_t events);
+  // True when every event was written.
+  bool write_events(std::string_view bytes, std::uint64_t events);
   // Writes whole events and counts them; on failure counts `at_stake` as undelivered.
   bool write_chunk(std::string_view chunk, std::uint64_t events, std::uint64_t at_stake);
   // Waits up to ns for the rate buckets; returns early when abandoned.
   void wait_for(std::int64_t ns);
   void reopen_outputs_if_asked();
+  void durable_point_if_due(bool idle);
   void finish_with_failure(write_status st, const std::string& why);
 
   std::unique_ptr<output> out_;
@@ -131,6 +137,8 @@ class sink_stage {
   write_status status_ = write_status::ok;
   std::string error_;
   std::thread thread_;
+  std::uint64_t since_durable_ = 0;  // batches delivered since the last durable point
+  std::int64_t last_durable_ns_ = 0;
 };
 
 }  // namespace sluice

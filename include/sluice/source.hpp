@@ -1,16 +1,19 @@
-// The reader: stdin and files, read in the order given, cut into batches by the
-// line_framer. It runs on a thread of its own, never on a TBB worker, because reading
-// blocks (a quiet pipe) and must not take a parser's core while it waits.
+// Readers: stdin and files read once (`file_reader`), or followed as they grow and
+// rotate (`follow_reader`, source/follow.hpp). A reader runs on a thread of its own,
+// never on a TBB worker, because reading blocks (a quiet pipe, a file that has not
+// grown) and must not take a parser's core while it waits.
 //
 // It asks the pipeline for a batch before every fill (`acquire`, which blocks while the
 // read-ahead is full: this is where backpressure stops the reading) and hands each
 // filled batch on (`emit`). An input that cannot be opened or read is reported,
-// counted, and the reader goes on with the next one.
+// counted, and the reader goes on with the others.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +24,15 @@
 namespace sluice {
 
 struct reader_stats;
+class checkpoint_store;
+
+// A stream of bytes batches come from: one input, or one content of a followed file
+// (a file truncated and rewritten is a new source). Owned by its reader, never moved,
+// so batches point at it.
+struct input_source {
+  std::string name;      // path, or "stdin"
+  std::string identity;  // checkpoint identity; empty: not checkpointed
+};
 
 // A file descriptor as a byte_stream. For pipes and terminals it waits with poll() on
 // the fd and on a wake-up eventfd, so stop() interrupts a read that would block forever.
@@ -36,7 +48,7 @@ class fd_stream final : public byte_stream {
   bool pollable_ = false;
 };
 
-class reader {
+class input_reader {
  public:
   struct handoff {
     std::function<batch*()> acquire;         // nullptr: the pipeline is stopping
@@ -44,33 +56,52 @@ class reader {
     std::function<void(batch*)> give_back;   // a batch that stayed empty
   };
 
-  reader(const config& cfg, reader_stats& stats);
-  ~reader();
-  reader(const reader&) = delete;
-  reader& operator=(const reader&) = delete;
+  input_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
+  virtual ~input_reader();
+  input_reader(const input_reader&) = delete;
+  input_reader& operator=(const input_reader&) = delete;
 
-  // Names of the inputs ("-" is shown as "stdin"); a batch's `source` indexes this.
-  const std::vector<std::string>& source_names() const { return names_; }
-
-  // Reads every input to its end (or until stop()); returns the number of batches emitted.
-  std::uint64_t run(const handoff& h);
-  // Safe from any thread or a signal-handling thread: stop reading at once.
+  // Reads until every input has ended (or stop()); returns the number of batches emitted.
+  virtual std::uint64_t run(const handoff& h) = 0;
+  // Safe from any thread: stop reading at once.
   void stop();
   bool stopping() const { return stop_.load(std::memory_order_acquire); }
   // Inputs that could not be opened or read.
-  std::uint64_t failed_inputs() const { return failed_inputs_; }
+  std::uint64_t failed_inputs() const { return failed_inputs_.load(std::memory_order_relaxed); }
+  // A batch was finished with (written, or its events filtered or invalid): its input
+  // offset may be checkpointed. Called in sequence order, from the sink thread.
+  void finished(const batch& b);
 
- private:
-  bool read_input(std::uint32_t index, int fd, const handoff& h);
+ protected:
+  // Fills and hands on one batch from `framer` (or its last line with `finish`).
+  // Returns the framer's status, or nullopt when the pipeline is stopping.
+  std::optional<line_framer::status> read_batch(const handoff& h, line_framer& framer, byte_stream& in,
+                                                const input_source& src, bool finish = false);
+  const input_source& add_source(std::string name, std::string identity);
+  void input_failed();
 
   const config& cfg_;
   reader_stats& stats_;
-  std::vector<std::string> paths_;
-  std::vector<std::string> names_;
+  checkpoint_store* checkpoints_;  // null without --checkpoint
   int wake_fd_ = -1;
-  std::atomic<bool> stop_{false};
   std::uint64_t seq_ = 0;
-  std::uint64_t failed_inputs_ = 0;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> failed_inputs_{0};
+  std::deque<input_source> sources_;  // grows only (deque: elements never move)
 };
+
+// stdin and files, each read once to its end, in the order given.
+class file_reader final : public input_reader {
+ public:
+  file_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
+  std::uint64_t run(const handoff& h) override;
+
+ private:
+  bool read_input(const std::string& path, int fd, const handoff& h);
+};
+
+std::unique_ptr<input_reader> make_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
 
 }  // namespace sluice

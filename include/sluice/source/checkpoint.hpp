@@ -1,0 +1,55 @@
+// Checkpoints (DESIGN.md §6): per input identity, the offset just past the last event
+// finished with (written, filtered, invalid or dropped and counted), so a restart
+// continues there: at-least-once, never ahead of the output.
+//
+// A file's identity is a fingerprint of its content, not its name or inode: a hash of
+// its first line (at most its first 1 KiB). A renamed file, and the copy copytruncate
+// leaves, are the same stream; a new file reusing an old inode is new. Known limit: two
+// files that begin with the very same first line are taken for one. A file without a
+// complete first line has no identity yet and is not checkpointed.
+//
+// The file is JSON, written atomically (temp file, fsync, rename) by whoever made the
+// output durable first (the sink thread, after fdatasync).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+// The identity of the file open on fd: nullopt while it has no complete first line.
+std::optional<std::string> file_identity(int fd);
+
+class checkpoint_store {
+ public:
+  // Reads PATH if it exists. A corrupt or unreadable file throws startup_error unless
+  // `reset` (then it is ignored and overwritten at the next save).
+  checkpoint_store(std::string path, bool reset);
+
+  // False when there was no checkpoint file (a first start).
+  bool existed() const { return existed_; }
+  // The saved offset for an identity, if any.
+  std::optional<std::uint64_t> offset(const std::string& identity) const;
+  // Records that everything before `offset` of `identity` (now at `path`) is finished
+  // with. Thread-safe.
+  void commit(const std::string& identity, const std::string& path, std::uint64_t offset);
+  // Writes the file atomically; false (and a logged error) on failure.
+  bool save();
+
+ private:
+  struct entry {
+    std::string path;
+    std::uint64_t offset = 0;
+  };
+  std::string path_;
+  bool existed_ = false;
+  mutable std::mutex mutex_;
+  std::map<std::string, entry> entries_;
+  bool dirty_ = false;
+};
+
+}  // namespace sluice

@@ -1,0 +1,176 @@
+#include "sluice/source/checkpoint.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <string_view>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include "sluice/errors.hpp"
+
+namespace sluice {
+
+namespace {
+
+constexpr std::size_t fingerprint_bytes = 1024;
+
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+}
+
+}  // namespace
+
+std::optional<std::string> file_identity(int fd) {
+  char buf[fingerprint_bytes];
+  std::size_t have = 0;
+  while (have < sizeof buf) {
+    const ssize_t n = ::pread(fd, buf + have, sizeof buf - have, static_cast<off_t>(have));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    have += static_cast<std::size_t>(n);
+  }
+  const auto* nl = static_cast<const char*>(std::memchr(buf, '\n', have));
+  std::size_t len = 0;
+  if (nl != nullptr) {
+    len = static_cast<std::size_t>(nl - buf);
+  } else if (have == sizeof buf) {
+    len = have;  // a first line longer than 1 KiB: its first 1 KiB
+  } else {
+    return std::nullopt;  // no complete first line yet
+  }
+  return fmt::format("{:016x}-{}", fnv1a({buf, len}), len);
+}
+
+checkpoint_store::checkpoint_store(std::string path, bool reset) : path_(std::move(path)) {
+  std::FILE* f = std::fopen(path_.c_str(), "rb");
+  if (f == nullptr) {
+    if (errno == ENOENT) return;
+    throw startup_error(fmt::format("cannot read checkpoint {}: {}", path_, std::strerror(errno)));
+  }
+  std::string text;
+  char chunk[4096];
+  for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, f)) > 0;) text.append(chunk, n);
+  std::fclose(f);
+  existed_ = true;
+
+  auto corrupt = [&](std::string_view why) {
+    if (reset) {
+      spdlog::warn("checkpoint {} is unreadable ({}); starting over (--reset-checkpoint)", path_, why);
+      entries_.clear();
+      existed_ = false;
+      return;
+    }
+    throw startup_error(fmt::format(
+        "checkpoint {} is corrupt ({}); move it away, or pass --reset-checkpoint to start over", path_, why));
+  };
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(text).get(root) != simdjson::SUCCESS) {
+    corrupt("not JSON");
+    return;
+  }
+  std::int64_t version = 0;
+  simdjson::dom::array files;
+  if (root["version"].get(version) != simdjson::SUCCESS || version != 1) {
+    corrupt("no version 1");
+    return;
+  }
+  if (root["files"].get(files) != simdjson::SUCCESS) {
+    corrupt("no files list");
+    return;
+  }
+  for (auto f : files) {
+    std::string_view id, p;
+    std::uint64_t off = 0;
+    if (f["id"].get(id) != simdjson::SUCCESS || f["path"].get(p) != simdjson::SUCCESS ||
+        f["offset"].get(off) != simdjson::SUCCESS)
+      {
+    corrupt("an entry lacks id, path or offset");
+    return;
+  }
+    entries_[std::string(id)] = {std::string(p), off};
+  }
+}
+
+std::optional<std::uint64_t> checkpoint_store::offset(const std::string& identity) const {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(identity);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.offset;
+}
+
+void checkpoint_store::commit(const std::string& identity, const std::string& path, std::uint64_t offset) {
+  std::lock_guard lock(mutex_);
+  auto& e = entries_[identity];
+  if (e.offset == offset && e.path == path) return;
+  e.path = path;
+  e.offset = offset;
+  dirty_ = true;
+}
+
+bool checkpoint_store::save() {
+  std::string text = "{\"version\":1,\"files\":[";
+  {
+    std::lock_guard lock(mutex_);
+    if (!dirty_ && existed_) return true;
+    bool first = true;
+    for (const auto& [id, e] : entries_) {
+      if (!first) text += ',';
+      first = false;
+      text += "\n{\"id\":";
+      append_json_string(text, id);
+      text += ",\"path\":";
+      append_json_string(text, e.path);
+      text += fmt::format(",\"offset\":{}}}", e.offset);
+    }
+    dirty_ = false;
+    existed_ = true;
+  }
+  text += "\n]}\n";
+  // Temp file, fsync, rename: a crash leaves the old checkpoint or the new one, whole.
+  const std::string tmp = path_ + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0;
+  for (std::size_t done = 0; ok && done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  ok = ok && ::rename(tmp.c_str(), path_.c_str()) == 0;
+  if (!ok) {
+    spdlog::error("cannot save checkpoint {}: {}", path_, std::strerror(errno));
+    std::lock_guard lock(mutex_);
+    dirty_ = true;
+  }
+  return ok;
+}
+
+}  // namespace sluice
