@@ -3,14 +3,14 @@
 //
 //   log_writer --path P --lines N [--rate R[/s]] [--rotate-every K]
 //              [--strategy rename|copytruncate|delete|rename-slow] [--keep M]
-//              [--src NAME] [--start S] [--pad BYTES] [--copy-gap L] [--loss-log PATH]
+//              [--src NAME] [--start S] [--gen G] [--pad BYTES] [--copy-gap L] [--loss-log PATH]
 //
 // Writes the lines seq = S .. S+N-1, each one write(2) to P opened with O_APPEND (an
 // existing P is continued, never truncated at start):
 //
 //   {"seq":i,"src":"NAME","gen":g,"pad":"..."}
 //
-// gen numbers the streams this run wrote (0 for the first file, +1 at each rotation), so a
+// gen numbers the files written (G, default 0, for the first, +1 at each rotation), so a
 // test can check order per file. Rotation happens before line i when i - S is a positive
 // multiple of K:
 //   rename        shift P.(M-1) -> P.M ... P.1 -> P.2 (P.M is replaced), rename P -> P.1,
@@ -47,7 +47,7 @@ namespace {
   std::fprintf(stderr,
                "usage: log_writer --path P --lines N [--rate R[/s]] [--rotate-every K]\n"
                "         [--strategy rename|copytruncate|delete|rename-slow] [--keep M]\n"
-               "         [--src NAME] [--start S] [--pad BYTES] [--copy-gap L] [--loss-log PATH]\n");
+               "         [--src NAME] [--start S] [--gen G] [--pad BYTES] [--copy-gap L] [--loss-log PATH]\n");
   std::exit(2);
 }
 
@@ -77,6 +77,7 @@ struct options {
   uint64_t keep = 5;
   std::string src = "w";
   uint64_t start = 0;
+  uint64_t gen = 0;
   uint64_t pad = 48;
   uint64_t copy_gap = 0;
   std::string loss_log;
@@ -117,6 +118,8 @@ options parse_args(int argc, char** argv) {
       if (o.src.find_first_of("\"\\") != std::string::npos) usage("--src: no quotes or backslashes");
     } else if (a == "--start") {
       o.start = parse_u64(a, value());
+    } else if (a == "--gen") {
+      o.gen = parse_u64(a, value());
     } else if (a == "--pad") {
       o.pad = parse_u64(a, value());
     } else if (a == "--copy-gap") {
@@ -229,7 +232,7 @@ int main(int argc, char** argv) {
   }
 
   int fd = open_append(o.path);
-  uint64_t gen = 0;
+  uint64_t gen = o.gen;
   uint64_t written = 0;  // lines written by this run, for pacing
   const pacer pace(o.rate);
   const uint64_t end = o.start + o.lines;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sluice benchmarks. Usage: bench/run.sh [throughput|rss|rate|backpressure|metrics|all]
+# sluice benchmarks. Usage: bench/run.sh [throughput|rss|rate|backpressure|metrics|filter|follow|all]
 #
 # Environment:
 #   SIZE=1G          corpus size for throughput (K/M/G/T, powers of 1024)
@@ -16,9 +16,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-throughput}
 case $mode in
-  throughput|rss|rate|backpressure|metrics|all) ;;
+  throughput|rss|rate|backpressure|metrics|filter|follow|all) ;;
   -h|--help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
-  *) echo "usage: bench/run.sh [throughput|rss|rate|backpressure|metrics|all]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [throughput|rss|rate|backpressure|metrics|filter|follow|all]" >&2; exit 2 ;;
 esac
 
 SIZE=${SIZE:-1G}
@@ -290,6 +290,106 @@ backpressure() {
     "max $(awk -v k="$max_rss" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
 }
 
+# ---------------------------------------------------------------- filter
+
+WHERE_SIMPLE='level == "error"'
+JQ_SIMPLE='select(.level == "error")'
+WHERE_THREE='level == "error" and req.method =~ "^(POST|PUT)$" and latency_ms > 250'
+JQ_THREE='select(.level == "error" and ((.req.method // "") | test("^(POST|PUT)$")) and .latency_ms > 250)'
+case_where_simple() { "$TIME" -f '%e %M' -o "$RSSF" "$SLUICE" --where "$WHERE_SIMPLE" "$CORPUS" >/dev/null; }
+case_jq_simple()    { "$TIME" -f '%e %M' -o "$RSSF" jq -c "$JQ_SIMPLE" "$SLICE" >/dev/null; }
+case_where_three()  { "$TIME" -f '%e %M' -o "$RSSF" "$SLUICE" --where "$WHERE_THREE" "$CORPUS" >/dev/null; }
+case_jq_three()     { "$TIME" -f '%e %M' -o "$RSSF" jq -c "$JQ_THREE" "$SLICE" >/dev/null; }
+case_select_logfmt() {
+  "$TIME" -f '%e %M' -o "$RSSF" "$SLUICE" --where "$WHERE_SIMPLE" --select ts,service,msg,req.path \
+    --format logfmt "$CORPUS" >/dev/null
+}
+
+# --where against jq's select with the same meaning, same corpus and run.
+filter() {
+  local bytes slice_bytes s1 j1 s3 j3 n_s n_j
+  bytes=$(to_bytes "$SIZE")
+  CORPUS=$(corpus "$bytes")
+  slice_bytes=$(to_bytes "$JQ_SLICE")
+  ((slice_bytes <= bytes)) || slice_bytes=$bytes
+  SLICE=$(corpus "$slice_bytes")
+  bytes=$(stat -c %s "$CORPUS"); slice_bytes=$(stat -c %s "$SLICE")
+  cat "$CORPUS" >/dev/null
+  # Same meaning: both keep the same number of events on the slice.
+  n_s=$("$SLUICE" --where "$WHERE_THREE" "$SLICE" | wc -l)
+  n_j=$(jq -c "$JQ_THREE" "$SLICE" | wc -l)
+  [ "$n_s" = "$n_j" ] || note "WARNING: three-clause filter kept $n_s events in sluice, $n_j in jq"
+  header "Filtering ($(mib "$bytes") MiB corpus; jq on the first $(mib "$slice_bytes") MiB)"
+  echo "- simple: \`--where '$WHERE_SIMPLE'\` vs \`jq -c '$JQ_SIMPLE'\`"
+  echo "- three clauses: \`--where '$WHERE_THREE'\`"
+  echo "  vs \`jq -c '$JQ_THREE'\` (both keep $n_s of the slice's events)"
+  echo
+  echo "| case | input MiB | MiB/s (median) | peak RSS MiB | seconds per run |"
+  echo "|---|---:|---:|---:|---|"
+  measure 'sluice --where simple' "$bytes" case_where_simple; s1=$LAST_MIBS
+  measure 'jq select simple' "$slice_bytes" case_jq_simple; j1=$LAST_MIBS
+  measure 'sluice --where three clauses' "$bytes" case_where_three; s3=$LAST_MIBS
+  measure 'jq select three clauses' "$slice_bytes" case_jq_three; j3=$LAST_MIBS
+  measure 'sluice --where simple --select 4 fields --format logfmt' "$bytes" case_select_logfmt
+  echo
+  awk -v a="$s1" -v b="$j1" 'BEGIN { printf "simple filter: sluice / jq = **%.1f×**\n", a / b }'
+  awk -v a="$s3" -v b="$j3" 'BEGIN { printf "three clauses: sluice / jq = **%.1f×**\n", a / b }'
+}
+
+# ---------------------------------------------------------------- follow
+
+# -F: how fast sluice keeps up with 4 files appended to as fast as a writer can; its CPU
+# when the followed files do not change; and write-to-output latency at 10k lines/s.
+follow() {
+  local dir per total_bytes total_lines sp t0 t1 got i probe cpu0 cpu1 ticks
+  probe=${FOLLOW_PROBE:-$BUILD_DIR/follow_probe}
+  [ -x "$probe" ] || die "missing $probe (build the follow_probe target)"
+  dir=$WORK/follow; mkdir -p "$dir"
+  per=$(to_bytes "${FOLLOW_SIZE:-256M}")
+  header "Following files (-F)"
+  for i in 1 2 3 4; do : >"$dir/app$i.log"; done
+  "$SLUICE" -F --stats=1 --stats-file "$WORK/follow.stats" "$dir/*.log" >/dev/null 2>"$WORK/follow.err" &
+  sp=$!; BG_PIDS+=("$sp")
+  sleep 0.5   # let it open the (empty) files before they grow
+  t0=$(now_ns)
+  for i in 1 2 3 4; do "$GEN" --bytes "$per" --seed "$i" >>"$dir/app$i.log" & done
+  wait_writers() { local p; for p in $(jobs -p); do [ "$p" = "$sp" ] || wait "$p"; done; }
+  wait_writers
+  total_bytes=$(cat "$dir"/app*.log | wc -c); total_lines=$(cat "$dir"/app*.log | wc -l)
+  got=0
+  for ((i = 0; i < 600; i++)); do
+    got=$(grep -o '"reader":{"bytes_in":[0-9]*' "$WORK/follow.stats" | tail -n 1 | grep -o '[0-9]*$' || echo 0)
+    [ "${got:-0}" -ge "$total_bytes" ] && break
+    sleep 0.1
+  done
+  t1=$(now_ns)
+  echo "| case | figure |"
+  echo "|---|---:|"
+  awk -v b="$total_bytes" -v l="$total_lines" -v a="$t0" -v z="$t1" 'BEGIN {
+    s = (z - a) / 1e9
+    printf "| 4 writers x %.0f MiB as fast as they can: all read after | %.2f s |\n", b / 4 / 1048576, s
+    printf "| lines/s kept up with (writers included) | %.0f |\n", l / s
+    printf "| MiB/s kept up with | %.1f |\n", b / 1048576 / s }'
+  # Idle: the same files, not changing, for 10 s.
+  ticks=$(getconf CLK_TCK)
+  cpu0=$(awk '{ print $14 + $15 }' "/proc/$sp/stat")
+  sleep "${IDLE_SECONDS:-10}"
+  cpu1=$(awk '{ print $14 + $15 }' "/proc/$sp/stat")
+  awk -v a="$cpu0" -v b="$cpu1" -v t="$ticks" -v s="${IDLE_SECONDS:-10}" \
+    'BEGIN { printf "| CPU while following 4 idle files (%d s) | %.2f %% |\n", s, (b - a) / t / s * 100 }'
+  kill -TERM "$sp"; wait "$sp" 2>/dev/null || true
+  # Latency at 10k lines/s.
+  : >"$dir/probe.log"
+  "$SLUICE" -F "$dir/probe.log" 2>/dev/null | "$probe" read >"$WORK/latency" &
+  local lp=$!
+  sleep 0.5
+  "$probe" write --path "$dir/probe.log" --rate 10000 --seconds "${LATENCY_SECONDS:-10}"
+  sleep 1
+  pkill -TERM -f -- "-F $dir/probe.log" || true
+  wait "$lp" 2>/dev/null || true
+  awk '{ printf "| write-to-output latency at 10k lines/s (%d lines, inotify): p50 | %s ms |\n| p99 | %s ms |\n| max | %s ms |\n", $2, $4, $6, $8 }' "$WORK/latency"
+}
+
 # ---------------------------------------------------------------- metrics
 
 # Throughput with --metrics scraped 10 times a second vs without, runs interleaved so
@@ -335,5 +435,7 @@ case $mode in
   rate) rate ;;
   backpressure) backpressure ;;
   metrics) metrics ;;
-  all) throughput; rss; rate; backpressure; metrics ;;
+  filter) filter ;;
+  follow) follow ;;
+  all) throughput; rss; rate; backpressure; metrics; filter; follow ;;
 esac

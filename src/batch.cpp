@@ -24,6 +24,8 @@ void batch::reset_for_reuse() {
   source_name = {};
   origin = nullptr;
   delivered = false;
+  events_written = 0;
+  event_ends.clear();
   size = 0;
   kind = content::lines;
   oversize_length = 0;

@@ -30,11 +30,16 @@ namespace {
 class slot_count {
  public:
   explicit slot_count(std::size_t n) : free_(n) {}
-  // False when `stopping` became true while waiting.
+  // False when `stopping` became true while waiting, or `patience` ran out.
   template <class Stop>
-  bool acquire(Stop stopping) {
+  bool acquire(Stop stopping, std::chrono::milliseconds patience = std::chrono::milliseconds::max()) {
     std::unique_lock lock(mutex_);
-    cv_.wait(lock, [&] { return free_ > 0 || stopping(); });
+    const auto ready = [&] { return free_ > 0 || stopping(); };
+    if (patience == std::chrono::milliseconds::max()) {
+      cv_.wait(lock, ready);
+    } else if (!cv_.wait_for(lock, patience, ready)) {
+      return false;
+    }
     if (stopping()) return false;
     --free_;
     return true;
@@ -191,9 +196,9 @@ struct pipeline::impl {
   }
 
   // --- reader side (reader thread) ---
-  batch* acquire_for_reader() {
+  batch* acquire_for_reader(std::chrono::milliseconds patience = std::chrono::milliseconds::max()) {
     st.reader.blocked.begin(now_ns());
-    const bool got = read_ahead.acquire([this] { return rd->stopping(); });
+    const bool got = read_ahead.acquire([this] { return rd->stopping(); }, patience);
     st.reader.blocked.end(now_ns());
     if (!got) return nullptr;
     st.reader.read_ahead.add();
@@ -290,7 +295,7 @@ struct pipeline::impl {
   void finish(batch* b) {
     // Finished with in sequence order (ordered mode), so the checkpoint moves forward
     // only past what is written; abandoned batches never move it.
-    if (b->delivered) rd->finished(*b);
+    if (b->delivered || b->events_written > 0) rd->finished(*b);
     pool.release(b);
     // Notified under the lock: run() may return and the pipeline be destroyed as soon
     // as it sees the last batch finished.
@@ -392,6 +397,7 @@ run_result pipeline::run() {
   std::thread reader_thread([&m] {
     const input_reader::handoff h{
         [&m] { return m.acquire_for_reader(); },
+        [&m](int ms) { return m.acquire_for_reader(std::chrono::milliseconds(ms)); },
         [&m](batch* b) {
           handoff_release(b);
           m.read_queue->try_put(b);
@@ -470,6 +476,9 @@ run_result pipeline::run() {
     r.code = exit_code::runtime_failure;
     r.message = fmt::format("drain timed out after {} s: {} events read were not delivered",
                             cfg_.drain_timeout_s, r.undelivered);
+  } else if (m.checkpoints && m.checkpoints->save_failed()) {
+    r.code = exit_code::runtime_failure;
+    r.message = fmt::format("the checkpoint {} could not be saved: a restart would read again", cfg_.checkpoint);
   } else if (m.rd->failed_inputs() > 0) {
     r.code = exit_code::runtime_failure;
     r.message = fmt::format("{} input(s) could not be read", m.rd->failed_inputs());

@@ -116,6 +116,7 @@ batch_parser::batch_parser(const config& cfg, const transform& tr, const dead_le
 void batch_parser::parse(batch& b) {
   b.out.clear();
   b.dead.clear();
+  b.event_ends.clear();
   b.counts = {};
   const std::string_view source = b.source_name;
 
@@ -159,6 +160,7 @@ void batch_parser::parse(batch& b) {
     }
     if (transform_.apply(doc, line, b.out)) {
       ++b.counts.events;
+      b.event_ends.push_back(static_cast<std::uint32_t>(p - begin));
     } else {
       ++b.counts.filtered;
     }

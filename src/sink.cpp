@@ -213,7 +213,9 @@ void sink_stage::write_batch(batch& b) {
     }
     bump(stats_.dead_letter_lines, b.counts.invalid + b.counts.oversize);
   }
+  const auto before = stats_.events_out.load(std::memory_order_relaxed);  // written by this thread only
   b.delivered = write_events(b.out, b.counts.events);
+  b.events_written = stats_.events_out.load(std::memory_order_relaxed) - before;
 }
 
 void sink_stage::reopen_outputs_if_asked() {

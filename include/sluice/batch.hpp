@@ -58,6 +58,11 @@ class batch {
   std::string_view source_name;  // for dead-letter records; owned by the reader, stable
   const input_source* origin = nullptr;  // for checkpoints; owned by the reader, stable
   bool delivered = false;  // set by the sink once written (not when abandoned)
+  std::uint64_t events_written = 0;  // by the sink; fewer than counts.events when abandoned
+
+  // End (relative to data(), newline included) of the line of each event in `out`, so a
+  // batch written only in part still moves the checkpoint past exactly what was written.
+  std::vector<std::uint32_t> event_ends;
   std::size_t size = 0;        // bytes of lines in the buffer
   content kind = content::lines;
   std::uint64_t oversize_length = 0;  // whole length of the oversize line

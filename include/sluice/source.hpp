@@ -52,6 +52,7 @@ class input_reader {
  public:
   struct handoff {
     std::function<batch*()> acquire;         // nullptr: the pipeline is stopping
+    std::function<batch*(int)> acquire_within;  // nullptr also when the ms ran out
     std::function<void(batch*)> emit;        // a batch with content, in sequence order
     std::function<void(batch*)> give_back;   // a batch that stayed empty
   };
@@ -78,6 +79,8 @@ class input_reader {
   std::optional<line_framer::status> read_batch(const handoff& h, line_framer& framer, byte_stream& in,
                                                 const input_source& src, bool finish = false);
   const input_source& add_source(std::string name, std::string identity);
+  // Where read_batch gets its batch; blocks while the read-ahead is full.
+  virtual batch* acquire(const handoff& h) { return h.acquire(); }
   void input_failed();
 
   const config& cfg_;

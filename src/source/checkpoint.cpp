@@ -67,6 +67,11 @@ std::optional<std::string> file_identity(int fd) {
 }
 
 checkpoint_store::checkpoint_store(std::string path, bool reset) : path_(std::move(path)) {
+  // Fail now, not at the first save after hours of work.
+  const auto slash = path_.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw startup_error(fmt::format("cannot write checkpoint {}: {}: {}", path_, dir, std::strerror(errno)));
   std::FILE* f = std::fopen(path_.c_str(), "rb");
   if (f == nullptr) {
     if (errno == ENOENT) return;
@@ -170,6 +175,7 @@ bool checkpoint_store::save() {
     std::lock_guard lock(mutex_);
     dirty_ = true;
   }
+  save_failed_.store(!ok, std::memory_order_relaxed);
   return ok;
 }
 

@@ -27,6 +27,10 @@ constexpr std::int64_t rotated_quiet_ns = 1'500'000'000;
 constexpr int batches_per_turn = 4;
 constexpr int rescan_ms = 1000;
 
+std::int64_t mtime_ns(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
 bool has_glob(const std::string& p) { return p.find_first_of("*?[") != std::string::npos; }
 
 std::string dir_of(const std::string& p) {
@@ -80,23 +84,30 @@ std::uint64_t end_of_last_line(int fd, std::uint64_t size) {
 }  // namespace
 
 struct follow_reader::followed_file {
-  followed_file(std::size_t batch_bytes, std::size_t max_line_bytes) : framer(batch_bytes, max_line_bytes) {
-    framer.set_follow(true);
-  }
   ~followed_file() {
-    if (in.fd >= 0) ::close(in.fd);
+    if (fd >= 0) ::close(fd);
   }
   std::string path;
   dev_t dev = 0;
   ino_t ino = 0;
-  file_stream in;
-  line_framer framer;
-  std::string identity;                // empty until the first line is complete
-  const input_source* src = nullptr;   // the current content's source
+  int fd = -1;
   std::uint64_t last_size = 0;
-  bool rotated = false;                // the path names another file now, or nothing
-  bool duplicate = false;              // a copy of a content read from another file
+  std::int64_t last_mtime_ns = 0;
+  std::string identity;        // the content it shows; empty: no complete first line yet
+  unsigned restarts = 0;       // truncations that kept the same first line
+  bool rotated = false;        // the path names another file now, or nothing
   std::int64_t quiet_since_ns = 0;
+};
+
+struct follow_reader::content {
+  content(std::size_t batch_bytes, std::size_t max_line_bytes) : framer(batch_bytes, max_line_bytes) {
+    framer.set_follow(true);
+  }
+  std::string identity;
+  line_framer framer;
+  file_stream in;                     // fd of the file read from now; pos: read position
+  const input_source* src = nullptr;
+  std::int64_t orphan_since_ns = 0;   // no file shows it since then (0: some file does)
 };
 
 follow_reader::follow_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints)
@@ -126,9 +137,25 @@ void follow_reader::watch_directories() {
   }
 }
 
-bool follow_reader::identity_active(const std::string& identity) const {
-  return std::any_of(files_.begin(), files_.end(),
-                     [&](const auto& f) { return !f->duplicate && f->identity == identity; });
+follow_reader::content& follow_reader::content_for(const std::string& identity, const followed_file& f,
+                                                   bool first_start) {
+  auto& slot = contents_[identity];
+  if (slot) return *slot;
+  slot = std::make_unique<content>(cfg_.batch_bytes, cfg_.max_line_bytes);
+  std::uint64_t start = 0;
+  if (auto it = finished_.find(identity); it != finished_.end()) {
+    start = it->second;  // ended earlier in this run; a copy of it turned up
+  } else if (auto off = checkpoints_ ? checkpoints_->offset(identity) : std::nullopt) {
+    start = *off;
+  } else if (first_start && !cfg_.from_start) {
+    start = end_of_last_line(f.fd, f.last_size);
+  }
+  slot->identity = identity;
+  slot->in.pos = start;
+  slot->framer.start_input(start);
+  slot->src = &add_source(f.path, identity);
+  spdlog::debug("reading {} from offset {}", f.path, start);
+  return *slot;
 }
 
 void follow_reader::open_file(const std::string& path, bool first_start) {
@@ -139,45 +166,21 @@ void follow_reader::open_file(const std::string& path, bool first_start) {
     ::close(fd);
     return;
   }
-  std::string identity;
-  std::uint64_t start = 0;
-  if (auto id = file_identity(fd)) {
-    identity = *id;
-    if (identity_active(identity)) {
-      // The same content is being read from another file (a copy not yet needed, or two
-      // files beginning alike): leave it until that one is truncated or let go.
-      ::close(fd);
-      return;
-    }
-    if (auto it = reached_.find(identity); it != reached_.end()) {
-      start = it->second;  // a rotated or copied content: continue where reading got to
-    } else if (auto off = checkpoints_ ? checkpoints_->offset(identity) : std::nullopt) {
-      start = *off;
-    } else if (first_start && !cfg_.from_start) {
-      start = end_of_last_line(fd, static_cast<std::uint64_t>(st.st_size));
-    }
-  } else if (first_start && !cfg_.from_start) {
-    start = end_of_last_line(fd, static_cast<std::uint64_t>(st.st_size));
-  }
-  start = std::min<std::uint64_t>(start, static_cast<std::uint64_t>(st.st_size));
-  auto f = std::make_unique<followed_file>(cfg_.batch_bytes, cfg_.max_line_bytes);
+  auto f = std::make_unique<followed_file>();
   f->path = path;
   f->dev = st.st_dev;
   f->ino = st.st_ino;
-  f->in.fd = fd;
-  f->in.pos = start;
-  f->framer.start_input(start);
-  f->identity = identity;
-  f->src = &add_source(path, identity);
+  f->fd = fd;
   f->last_size = static_cast<std::uint64_t>(st.st_size);
-  spdlog::debug("following {} from offset {}", path, start);
+  f->last_mtime_ns = mtime_ns(st);
+  if (auto id = file_identity(fd)) {
+    f->identity = *id;
+    content_for(*id, *f, first_start);
+  }
   files_.push_back(std::move(f));
 }
 
 void follow_reader::scan(bool first_start) {
-  // Before anything new is compared with them: a file opened empty may have its first
-  // line by now, and a copy of it must be recognised as such.
-  for (auto& f : files_) refresh_identity(*f);
   std::set<std::string> seen;
   for (const auto& pattern : patterns_) {
     const auto paths = has_glob(pattern) ? expand(pattern) : std::vector<std::string>{pattern};
@@ -192,6 +195,7 @@ void follow_reader::scan(bool first_start) {
                                [&](const auto& f) { return f->dev == st.st_dev && f->ino == st.st_ino; });
       if (same != files_.end()) {
         (*same)->path = path;
+        (*same)->rotated = false;
         continue;
       }
       open_file(path, first_start);
@@ -215,67 +219,53 @@ void follow_reader::scan(bool first_start) {
   }
 }
 
-bool follow_reader::check_truncated(followed_file& f, const handoff& h) {
+void follow_reader::check_file(followed_file& f, bool first_start) {
   struct stat st {};
-  if (::fstat(f.in.fd, &st) != 0) return false;
+  if (::fstat(f.fd, &st) != 0) return;
   const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size == f.last_size) return false;
+  // The modification time too: a file copytruncated and rewritten to exactly its old
+  // size has not changed size.
+  if (size == f.last_size && mtime_ns(st) == f.last_mtime_ns && !f.identity.empty()) return;
+  const bool shrank = size < f.last_size;
   f.last_size = size;
-  bool restart = size < f.in.pos;
-  if (!restart && !f.identity.empty()) {
-    // Re-checked on every change, not only on a shrink: a copytruncated file can regrow
-    // past the old offset before sluice looks.
-    const auto id = file_identity(f.in.fd);
-    restart = !id || *id != f.identity;
+  f.last_mtime_ns = mtime_ns(st);
+  // Re-checked on every change, not only on a shrink: a copytruncated file can regrow
+  // past its old size before sluice looks.
+  const auto id = size == 0 ? std::nullopt : file_identity(f.fd);
+  std::string now = id ? *id : std::string();
+  if (!now.empty() && now == f.identity.substr(0, f.identity.find('#'))) {
+    if (!shrank) return;  // grown: the same content
+    // Truncated and rewritten with the very same first line: a new content all the same.
+    now += "#" + std::to_string(++f.restarts);
   }
-  if (!restart) return false;
-  spdlog::debug("{} was truncated: reading it again from 0", f.path);
-  if (f.framer.holding()) {
-    if (!read_batch(h, f.framer, f.in, *f.src, true)) return true;
+  if (now == f.identity) return;
+  if (!f.identity.empty()) spdlog::debug("{} was truncated or rewritten: reading its new content from 0", f.path);
+  f.identity = now;
+  rescan_ = true;  // a copy of the old content may be waiting to be found
+  if (!now.empty()) {
+    finished_.erase(now);
+    content_for(now, f, first_start);
   }
-  if (!f.identity.empty()) reached_[f.identity] = f.framer.offset();
-  f.identity.clear();
-  f.in.pos = 0;
-  f.framer.start_input(0);
-  f.src = &add_source(f.path, "");
-  rescan_ = true;  // a copy of the old content may be waiting for its turn
-  return true;
 }
 
-void follow_reader::refresh_identity(followed_file& f) {
-  if (!f.identity.empty() || f.duplicate) return;
-  // The identity comes with the first complete line; batches carry it from then on.
-  auto id = file_identity(f.in.fd);
-  if (!id) return;
-  // Nothing of this file was handed on yet (no complete line before now), so it can
-  // still turn out to be a copy: of a content being read elsewhere (let it go; a later
-  // scan looks again), or of one read up to some offset already (continue there).
-  if (identity_active(*id)) {
-    f.duplicate = true;
-    return;
-  }
-  if (auto it = reached_.find(*id); it != reached_.end() && f.in.pos < it->second && f.framer.offset() == 0) {
-    f.in.pos = it->second;
-    f.framer.start_input(it->second);
-  }
-  f.identity = *id;
-  f.src = &add_source(f.path, f.identity);
-}
-
-bool follow_reader::read_some(followed_file& f, const handoff& h, bool& read_any) {
-  refresh_identity(f);
-  if (f.duplicate) return true;
+bool follow_reader::read_content(content& c, const handoff& h, bool& read_any) {
+  // Read from the biggest file that shows this content.
+  followed_file* from = nullptr;
+  for (auto& f : files_)
+    if (f->identity == c.identity && (from == nullptr || f->last_size > from->last_size)) from = f.get();
+  if (from == nullptr) return true;
+  c.orphan_since_ns = 0;
+  if (from->last_size <= c.in.pos) return true;
+  c.in.fd = from->fd;
   for (int i = 0; i < batches_per_turn; ++i) {
-    struct stat st {};
-    if (::fstat(f.in.fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) <= f.in.pos) return true;
-    const auto status = read_batch(h, f.framer, f.in, *f.src);
+    const auto status = read_batch(h, c.framer, c.in, *c.src);
     if (!status) return false;
     read_any = true;
-    f.quiet_since_ns = 0;
+    from->quiet_since_ns = 0;
     if (*status == line_framer::status::failed) {
-      spdlog::error("reading {}: {}", f.path, std::strerror(f.framer.last_errno()));
+      spdlog::error("reading {}: {}", from->path, std::strerror(c.framer.last_errno()));
       input_failed();
-      f.rotated = true;
+      from->rotated = true;
       return true;
     }
     if (*status == line_framer::status::idle) return true;
@@ -283,11 +273,77 @@ bool follow_reader::read_some(followed_file& f, const handoff& h, bool& read_any
   return true;
 }
 
-void follow_reader::release(followed_file& f, const handoff& h) {
-  // Rotated away or deleted, drained and quiet: its unfinished line goes on as it is.
-  if (f.framer.holding()) read_batch(h, f.framer, f.in, *f.src, true);
-  if (!f.identity.empty()) reached_[f.identity] = f.framer.offset();
-  spdlog::debug("let go of {} at offset {}", f.path, f.framer.offset());
+bool follow_reader::retire(const handoff& h) {
+  const auto now = now_ns();
+  // This loop erases from files_: no scan may add to it meanwhile.
+  scan_while_waiting_ = false;
+  struct resume {
+    bool& flag;
+    ~resume() { flag = true; }
+  } resume_scans{scan_while_waiting_};
+  // Let go of rotated files once drained and quiet.
+  for (auto it = files_.begin(); it != files_.end();) {
+    auto& f = **it;
+    bool drained = true;
+    if (!f.identity.empty()) {
+      if (auto c = contents_.find(f.identity); c != contents_.end()) drained = f.last_size <= c->second->in.pos;
+    }
+    if (!f.rotated || !drained) {
+      ++it;
+      continue;
+    }
+    if (f.quiet_since_ns == 0) f.quiet_since_ns = now;
+    if (now - f.quiet_since_ns < rotated_quiet_ns) {
+      ++it;
+      continue;
+    }
+    if (f.identity.empty() && f.last_size > 0) {
+      // Never got a complete first line: what it holds goes on as one last line.
+      line_framer last(cfg_.batch_bytes, cfg_.max_line_bytes);
+      file_stream in;
+      in.fd = f.fd;
+      const input_source& src = add_source(f.path, "");
+      for (auto st = line_framer::status::more; st == line_framer::status::more;) {
+        const auto r = read_batch(h, last, in, src);
+        if (!r) return false;
+        st = *r;
+      }
+    }
+    spdlog::debug("let go of {}", f.path);
+    it = files_.erase(it);
+    rescan_ = true;
+  }
+  scan_while_waiting_ = true;
+  // End the contents no file shows any more, after a grace period in which a copy of
+  // them may still be found: their held unfinished line goes on as it is.
+  for (auto it = contents_.begin(); it != contents_.end();) {
+    auto& c = *it->second;
+    const bool shown = std::any_of(files_.begin(), files_.end(),
+                                   [&](const auto& f) { return f->identity == c.identity; });
+    if (shown) {
+      c.orphan_since_ns = 0;
+      ++it;
+      continue;
+    }
+    if (c.orphan_since_ns == 0) c.orphan_since_ns = now;
+    if (now - c.orphan_since_ns < rotated_quiet_ns) {
+      ++it;
+      continue;
+    }
+    if (c.framer.holding() && !read_batch(h, c.framer, c.in, *c.src, true)) return false;
+    finished_[c.identity] = c.framer.offset();
+    spdlog::debug("content of {} ended at offset {}", c.src->name, c.framer.offset());
+    it = contents_.erase(it);
+  }
+  return true;
+}
+
+batch* follow_reader::acquire(const handoff& h) {
+  for (;;) {
+    if (batch* b = h.acquire_within(200)) return b;
+    if (stopping()) return nullptr;
+    if (scan_while_waiting_) scan(false);
+  }
 }
 
 void follow_reader::wait_for_change(int timeout_ms) {
@@ -315,34 +371,14 @@ std::uint64_t follow_reader::run(const handoff& h) {
   const int idle_wait_ms = cfg_.poll_ms > 0 ? static_cast<int>(cfg_.poll_ms) : 250;
   while (!stopping()) {
     bool read_any = false;
-    for (std::size_t i = 0; i < files_.size() && !stopping(); ++i) {
-      auto& f = *files_[i];
-      if (check_truncated(f, h)) read_any = true;
-      if (!read_some(f, h, read_any)) break;
-    }
-    // Let go of rotated files once drained and quiet, and of copies found too early.
+    for (auto& f : files_) check_file(*f, false);
+    for (auto it = contents_.begin(); it != contents_.end() && !stopping(); ++it)
+      if (!read_content(*it->second, h, read_any)) break;
+    if (stopping() || !retire(h)) break;
+    // Without inotify nothing tells of a new file: look at every poll interval.
     const auto now = now_ns();
-    for (auto it = files_.begin(); it != files_.end() && !stopping();) {
-      auto& f = **it;
-      if (f.duplicate) {
-        it = files_.erase(it);
-        continue;
-      }
-      struct stat st {};
-      const bool drained = ::fstat(f.in.fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) <= f.in.pos;
-      if (f.rotated && drained) {
-        if (f.quiet_since_ns == 0) f.quiet_since_ns = now;
-        if (now - f.quiet_since_ns >= rotated_quiet_ns) {
-          release(f, h);
-          it = files_.erase(it);
-          rescan_ = true;  // a copy waiting for this content may be read now
-          continue;
-        }
-      }
-      ++it;
-    }
-    if (stopping()) break;
-    if (rescan_ || inotify_fd_ < 0 || now - last_scan >= std::int64_t{rescan_ms} * 1'000'000) {
+    const std::int64_t scan_every_ms = inotify_fd_ < 0 ? std::min(idle_wait_ms, rescan_ms) : rescan_ms;
+    if (rescan_ || now - last_scan >= scan_every_ms * 1'000'000) {
       scan(false);
       rescan_ = false;
       last_scan = now;

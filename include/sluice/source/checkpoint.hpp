@@ -12,6 +12,7 @@
 // output durable first (the sink thread, after fdatasync).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -39,6 +40,8 @@ class checkpoint_store {
   void commit(const std::string& identity, const std::string& path, std::uint64_t offset);
   // Writes the file atomically; false (and a logged error) on failure.
   bool save();
+  // The last save failed (the run then ends with exit 1).
+  bool save_failed() const { return save_failed_.load(std::memory_order_relaxed); }
 
  private:
   struct entry {
@@ -50,6 +53,7 @@ class checkpoint_store {
   mutable std::mutex mutex_;
   std::map<std::string, entry> entries_;
   bool dirty_ = false;
+  std::atomic<bool> save_failed_{false};
 };
 
 }  // namespace sluice

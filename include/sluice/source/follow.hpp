@@ -1,28 +1,33 @@
 // -F/--follow: files followed as they grow and rotate, like `tail -F` (DESIGN.md §6).
 //
-// One reader thread keeps every followed file open and reads those that grew, a few
-// batches at a time each, so files are independent and events of one file keep their
-// order. It sleeps on inotify (directory watches: a write, a create, a rename wakes it)
-// or, with --poll=MS, on a timer; never on a TBB worker. Globs are re-evaluated about
-// every second and on directory events, so files that appear later are picked up.
+// A *content* is a stream of bytes known by its identity (checkpoint.hpp: a fingerprint
+// of its first line); a *file* is an open descriptor that shows one content, or none yet
+// (no complete first line). A content has one framer and one position, whichever file
+// its bytes are read from: the biggest file showing it, since a copy is a snapshot and
+// the original grows. So a renamed file, the copy copytruncate leaves, and the original
+// are read as one stream: nothing twice, and the copy supplies what the truncated
+// original no longer has.
 //
-// Where reading starts: a file the checkpoint knows continues at its offset; files
+// One reader thread reads every content that has grown, a few batches at a time each, so
+// files are independent and the events of one file keep their order. It sleeps on
+// inotify (directory watches: a write, a create, a rename wakes it) or, with --poll=MS,
+// on a timer; never on a TBB worker. Globs are re-evaluated every second and on
+// directory events, so files that appear later are picked up.
+//
+// Where reading starts: a content the checkpoint knows continues at its offset; files
 // present at the very first start begin at their end (after their last complete line)
-// or, with --from-start, at 0; every file found later starts at 0.
+// or, with --from-start, at 0; every content found later starts at 0.
 //
-// Rotation, by identity (checkpoint.hpp: a fingerprint of the first line) and inode:
-// - rename + create: the old inode is still open; it is drained to its end and let go
-//   once quiet for a moment (a slow writer still writing to it is read too); the new
-//   file at the path is read from 0. A renamed file that the glob matches again is the
-//   same open file (same inode): never read twice.
-// - copytruncate: the file shrinks (or its first line changes): its held unfinished
-//   line goes on, and it is read again from 0 as a new content. A copy matched by the
-//   glob has the old content's identity and supplies what had not been read, from where
-//   reading had got to. (Lines written between the copy and the truncation are lost by
-//   the rotator, not by sluice.)
-// - delete: the open file is drained, then released; the path is waited for again.
-// An unterminated last line is held until its newline arrives; it goes on without one
-// only when its file is rotated away, deleted or truncated.
+// Rotation:
+// - rename + create: the old file (same inode, new name or none) is drained and let go
+//   once quiet for a moment (a slow writer still appending is read too); the new file at
+//   the path is a new content, read from 0.
+// - copytruncate: the original's size drops (or its first line changes): it shows a new
+//   content from 0; the old content goes on from any copy that shows it.
+// - delete: the open file is drained, then let go; the path is waited for again.
+// A content's unterminated last line is held until its newline arrives; it goes on
+// without one when no file shows that content any more (rotated away, deleted or
+// truncated, and drained).
 #pragma once
 
 #include <map>
@@ -43,23 +48,29 @@ class follow_reader final : public input_reader {
 
  private:
   struct followed_file;
+  struct content;
 
   void watch_directories();
   // Re-evaluates the patterns: opens new files, notices rotated and deleted ones.
   void scan(bool first_start);
   void open_file(const std::string& path, bool first_start);
-  // Truncation, or a first line that changed: the content starts again at 0.
-  bool check_truncated(followed_file& f, const handoff& h);
-  // Reads what is there (at most a few batches); false when the pipeline is stopping.
-  bool read_some(followed_file& f, const handoff& h, bool& read_any);
-  void release(followed_file& f, const handoff& h);
-  bool identity_active(const std::string& identity) const;
-  void refresh_identity(followed_file& f);
+  // Size and first line re-checked after a change: which content the file shows now.
+  void check_file(followed_file& f, bool first_start);
+  content& content_for(const std::string& identity, const followed_file& f, bool first_start);
+  // Reads what is there for one content (a few batches); false when stopping.
+  bool read_content(content& c, const handoff& h, bool& read_any);
+  // Ends contents no file shows any more, lets go of drained rotated files.
+  bool retire(const handoff& h);
   void wait_for_change(int timeout_ms);
+  // While the pipeline is full, keeps opening new files: one created and deleted while
+  // sluice waits is then still held open, and read later (nothing is lost to backpressure).
+  batch* acquire(const handoff& h) override;
+  bool scan_while_waiting_ = true;
 
   std::vector<std::string> patterns_;
   std::vector<std::unique_ptr<followed_file>> files_;
-  std::map<std::string, std::uint64_t> reached_;  // identity -> offset read up to, for copies
+  std::map<std::string, std::unique_ptr<content>> contents_;
+  std::map<std::string, std::uint64_t> finished_;  // identity -> offset, contents ended this run
   std::set<std::string> warned_;
   int inotify_fd_ = -1;
   bool rescan_ = true;
