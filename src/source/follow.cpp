@@ -339,16 +339,27 @@ bool follow_reader::retire(const handoff& h) {
 }
 
 batch* follow_reader::acquire(const handoff& h) {
+  auto last = now_ns();
   for (;;) {
-    if (batch* b = h.acquire_within(200)) return b;
+    if (batch* b = h.acquire_within(25)) return b;
     if (stopping()) return nullptr;
-    if (scan_while_waiting_) scan(false);
+    if (!scan_while_waiting_) continue;
+    // A file created (and maybe soon deleted) while we wait is opened at once: held
+    // open, it can be read later whatever happens to its name.
+    wait_for_change(0);
+    const auto now = now_ns();
+    if (rescan_ || now - last >= 200'000'000) {
+      scan(false);
+      rescan_ = false;
+      last = now;
+    }
   }
 }
 
 void follow_reader::wait_for_change(int timeout_ms) {
   pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
   const nfds_t n = inotify_fd_ >= 0 ? 2 : 1;
+  if (n < 2 && timeout_ms == 0) return;
   if (::poll(fds, n, timeout_ms) <= 0 || n < 2 || fds[1].revents == 0) return;
   alignas(inotify_event) char buf[16 * 1024];
   for (;;) {
@@ -384,7 +395,9 @@ std::uint64_t follow_reader::run(const handoff& h) {
       last_scan = now;
       continue;
     }
-    if (!read_any) wait_for_change(idle_wait_ms);
+    // Busy or not, directory events are looked at on every pass: a new file is opened
+    // promptly even while others are being read.
+    wait_for_change(read_any ? 0 : idle_wait_ms);
   }
   return seq_;
 }
