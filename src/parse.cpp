@@ -12,8 +12,8 @@ namespace {
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// Appends `s` as the body of a JSON string. Bytes that are not valid UTF-8 become
-// U+FFFD, so a dead-letter record is always valid JSON (the raw format keeps the bytes).
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -63,8 +63,6 @@ void append_json_string(std::string& out, std::string_view s) {
     }
   }
 }
-
-}  // namespace
 
 std::string_view trim_line(std::string_view line) {
   std::size_t b = 0;

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sluice/errors.hpp"
+#include "sluice/parse.hpp"
 
 namespace sluice {
 
@@ -26,21 +27,6 @@ std::uint64_t fnv1a(std::string_view s) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
 }
 
 }  // namespace
@@ -147,11 +133,11 @@ bool checkpoint_store::save() {
     for (const auto& [id, e] : entries_) {
       if (!first) text += ',';
       first = false;
-      text += "\n{\"id\":";
+      text += "\n{\"id\":\"";
       append_json_string(text, id);
-      text += ",\"path\":";
-      append_json_string(text, e.path);
-      text += fmt::format(",\"offset\":{}}}", e.offset);
+      text += "\",\"path\":\"";
+      append_json_string(text, e.path);  // informative only; invalid UTF-8 shown as U+FFFD
+      text += fmt::format("\",\"offset\":{}}}", e.offset);
     }
     dirty_ = false;
     existed_ = true;
