@@ -138,7 +138,8 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
       "Examples:\n"
       "  kubectl logs -f api | sluice --rate 500/s          # throttle a live stream\n"
       "  sluice --dead-letter bad.ndjson --stats app.log    # validate a file, keep the bad lines\n"
-      "  sluice --on-full drop --sink-tokens 2 -o out.ndjson  # never block the producer\n\n"
+      "  sluice -F '/var/log/app/*.log' --checkpoint app.ckpt --where 'level == \"error\"' -o errors.ndjson\n"
+      "                                                     # follow rotating logs, resume after a restart\n\n"
       "Exit: 0 all delivered (or stdout closed), 1 runtime failure, 2 usage error.");
 
   app.add_option("FILE", cfg.inputs, "Inputs, read in order (none, or \"-\": stdin); with -F, paths or globs")
@@ -155,7 +156,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   bool poll_given = false;
   std::string poll_value;
   // Shown in --help; parsed by take_optional_value_flags.
-  app.add_flag("--poll", poll_given, "--poll=MS: notice file changes by polling every MS ms instead of inotify")
+  app.add_flag("--poll", poll_given, "=MS: notice file changes by polling every MS ms instead of inotify")
       ->group("Input");
   app.add_option("--max-line-bytes", max_line, "Longer lines are oversize: counted, dead-lettered")
       ->capture_default_str()->group("Input");
@@ -194,7 +195,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
 
   const char* obs = "Observability";
   // Shown in --help; parsed by take_optional_value_flags before CLI11 sees the words.
-  app.add_flag("--stats", stats_given, "Per-stage counters as JSON lines at exit; --stats=SECONDS also every SECONDS")
+  app.add_flag("--stats", stats_given, "[=SECONDS] per-stage counters as JSON lines at exit (and every SECONDS)")
       ->group(obs);
   app.add_option("--stats-file", cfg.stats_file, "Where --stats goes (default stderr)")->group(obs);
   std::string metrics, stall = "30";
@@ -203,11 +204,42 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
       ->group(obs);
   app.add_option("--stall-timeout", stall, "/healthz answers 503 after S s without sink progress")
       ->capture_default_str()->group(obs);
-  app.add_flag("!--no-progress", cfg.progress, "No progress line on a terminal (shown when reading files)")
+  app.add_flag_function(
+         "--no-progress", [&cfg](std::int64_t) { cfg.progress = false; },
+         "No progress line on a terminal (shown when reading files)")
       ->group(obs);
   app.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str()->group(obs);
+
+  // What each value is, in --help (CLI11 would say TEXT: every value is parsed here).
+  for (const auto& [name, type] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"FILE", "FILE"},
+           {"--checkpoint", "PATH"},
+           {"--max-line-bytes", "SIZE"},
+           {"--where", "EXPR"},
+           {"--select", "F,.."},
+           {"--drop", "F,.."},
+           {"--parse-threads", "N"},
+           {"--batch-bytes", "SIZE"},
+           {"--read-ahead", "N"},
+           {"--parse-tokens", "N"},
+           {"--sink-tokens", "N"},
+           {"--rate", "N[/s|/m|/h]"},
+           {"--rate-bytes", "SIZE[/s]"},
+           {"--burst", "N"},
+           {"--on-full", "block|drop"},
+           {"--drain-timeout", "S"},
+           {"--output", "PATH"},
+           {"--format", "json|logfmt"},
+           {"--dead-letter", "PATH"},
+           {"--dead-letter-format", "raw|json"},
+           {"--stats-file", "PATH"},
+           {"--metrics", "[HOST:]PORT"},
+           {"--stall-timeout", "S"},
+           {"--log-level", "LEVEL"},
+       })
+    app.get_option(name)->type_name(type);
 
   std::vector<std::string> words =
       take_optional_value_flags(argc, argv, {{"--stats", &stats_given, &stats_value},
