@@ -153,6 +153,10 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
       ->group("Input");
   app.add_flag("--reset-checkpoint", cfg.reset_checkpoint, "Start over if the checkpoint file is unreadable")
       ->group("Input");
+  std::string max_open = "256";
+  app.add_option("--max-open-files", max_open,
+                 "With -F: idle files held open; more are closed and reopened by path when they change")
+      ->capture_default_str()->group("Input");
   bool poll_given = false;
   std::string poll_value;
   // Shown in --help; parsed by take_optional_value_flags.
@@ -235,6 +239,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
            {"--dead-letter", "PATH"},
            {"--dead-letter-format", "raw|json"},
            {"--stats-file", "PATH"},
+           {"--max-open-files", "N"},
            {"--metrics", "[HOST:]PORT"},
            {"--stall-timeout", "S"},
            {"--log-level", "LEVEL"},
@@ -299,6 +304,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   if (!(cfg.stall_timeout_s > 0)) throw usage_error("--stall-timeout: must be more than 0 seconds");
   for (const auto& in : cfg.inputs)
     if (in.empty()) throw usage_error("an empty input path was given");
+  cfg.max_open_files = parse_count("--max-open-files", max_open);
   if (poll_given) {
     cfg.poll_ms = poll_value.empty() ? 1000 : static_cast<unsigned>(parse_count("--poll", poll_value));
     if (!cfg.follow) throw usage_error("--poll needs -F/--follow");

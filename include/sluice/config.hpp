@@ -22,6 +22,7 @@ struct config {
   bool follow = false;            // -F: inputs are paths or globs followed as they grow
   bool from_start = false;        // files present at the first start begin at 0
   unsigned poll_ms = 0;           // --poll=MS: poll instead of inotify (0: inotify)
+  std::size_t max_open_files = 256;  // followed files held open when idle (at least 1)
   std::string checkpoint;         // --checkpoint PATH; empty: none
   bool reset_checkpoint = false;  // an unreadable checkpoint is ignored, not fatal
 

@@ -97,6 +97,7 @@ struct follow_reader::followed_file {
   unsigned restarts = 0;       // truncations that kept the same first line
   bool rotated = false;        // the path names another file now, or nothing
   std::int64_t quiet_since_ns = 0;
+  std::int64_t last_active_ns = 0;  // opened or read from; parked (fd -1) when idle long
 };
 
 struct follow_reader::content {
@@ -173,6 +174,7 @@ void follow_reader::open_file(const std::string& path, bool first_start) {
   f->fd = fd;
   f->last_size = static_cast<std::uint64_t>(st.st_size);
   f->last_mtime_ns = mtime_ns(st);
+  f->last_active_ns = now_ns();
   if (auto id = file_identity(fd)) {
     f->identity = *id;
     content_for(*id, *f, first_start);
@@ -221,6 +223,22 @@ void follow_reader::scan(bool first_start) {
 
 void follow_reader::check_file(followed_file& f, bool first_start) {
   struct stat st {};
+  if (f.fd < 0) {
+    // Parked (--max-open-files): looked at by path, reopened when it changed.
+    if (::stat(f.path.c_str(), &st) != 0 || st.st_dev != f.dev || st.st_ino != f.ino) {
+      f.rotated = true;  // drained before it was parked: nothing is left to read of it
+      return;
+    }
+    if (static_cast<std::uint64_t>(st.st_size) == f.last_size && mtime_ns(st) == f.last_mtime_ns) return;
+    const int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat again {};
+    if (fd < 0 || ::fstat(fd, &again) != 0 || again.st_dev != f.dev || again.st_ino != f.ino) {
+      if (fd >= 0) ::close(fd);
+      return;  // replaced meanwhile: the next scan sees it
+    }
+    f.fd = fd;
+    f.last_active_ns = now_ns();
+  }
   if (::fstat(f.fd, &st) != 0) return;
   const auto size = static_cast<std::uint64_t>(st.st_size);
   // The modification time too: a file copytruncated and rewritten to exactly its old
@@ -252,7 +270,8 @@ bool follow_reader::read_content(content& c, const handoff& h, bool& read_any) {
   // Read from the biggest file that shows this content.
   followed_file* from = nullptr;
   for (auto& f : files_)
-    if (f->identity == c.identity && (from == nullptr || f->last_size > from->last_size)) from = f.get();
+    if (f->fd >= 0 && f->identity == c.identity && (from == nullptr || f->last_size > from->last_size))
+      from = f.get();
   if (from == nullptr) return true;
   c.orphan_since_ns = 0;
   if (from->last_size <= c.in.pos) return true;
@@ -262,6 +281,7 @@ bool follow_reader::read_content(content& c, const handoff& h, bool& read_any) {
     if (!status) return false;
     read_any = true;
     from->quiet_since_ns = 0;
+    from->last_active_ns = now_ns();
     if (*status == line_framer::status::failed) {
       spdlog::error("reading {}: {}", from->path, std::strerror(c.framer.last_errno()));
       input_failed();
@@ -338,6 +358,39 @@ bool follow_reader::retire(const handoff& h) {
   return true;
 }
 
+void follow_reader::park_idle() {
+  if (cfg_.max_open_files == 0) return;
+  std::vector<followed_file*> open;
+  for (auto& f : files_)
+    if (f->fd >= 0) open.push_back(f.get());
+  if (open.size() <= cfg_.max_open_files) return;
+  // Only drained files whose name still points at them can be let go of and found again
+  // by path; a file rotated or deleted before it was drained stays open whatever the limit.
+  const auto now = now_ns();
+  std::vector<followed_file*> idle;
+  std::size_t undrained = 0;  // rotated away or with data left: must stay open
+  for (auto* f : open) {
+    const auto c = f->identity.empty() ? contents_.end() : contents_.find(f->identity);
+    if (f->rotated || c == contents_.end() || f->last_size > c->second->in.pos) {
+      ++undrained;
+      continue;
+    }
+    if (now - f->last_active_ns >= 1'000'000'000) idle.push_back(f);
+  }
+  std::sort(idle.begin(), idle.end(),
+            [](const auto* a, const auto* b) { return a->last_active_ns < b->last_active_ns; });
+  std::size_t still_open = open.size();
+  for (auto* f : idle) {
+    if (still_open <= cfg_.max_open_files) break;
+    ::close(f->fd);
+    f->fd = -1;
+    --still_open;
+  }
+  if (undrained > cfg_.max_open_files && warned_.insert("max-open-files").second)
+    spdlog::warn("{} files not drained yet (or rotated away) stay open, over --max-open-files {}", undrained,
+                 cfg_.max_open_files);
+}
+
 batch* follow_reader::acquire(const handoff& h) {
   auto last = now_ns();
   for (;;) {
@@ -368,6 +421,7 @@ void follow_reader::wait_for_change(int timeout_ms) {
     for (ssize_t at = 0; at < got;) {
       const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
       if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_Q_OVERFLOW)) rescan_ = true;
+      if (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB)) poke_parked_ = true;
       at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
     }
   }
@@ -382,10 +436,16 @@ std::uint64_t follow_reader::run(const handoff& h) {
   const int idle_wait_ms = cfg_.poll_ms > 0 ? static_cast<int>(cfg_.poll_ms) : 250;
   while (!stopping()) {
     bool read_any = false;
-    for (auto& f : files_) check_file(*f, false);
+    // Parked files are looked at when their directory says something changed (or each
+    // second without inotify), open ones on every pass.
+    const bool look_at_parked = poke_parked_ || inotify_fd_ < 0 || now_ns() - last_scan >= 1'000'000'000;
+    poke_parked_ = false;
+    for (auto& f : files_)
+      if (f->fd >= 0 || look_at_parked) check_file(*f, false);
     for (auto it = contents_.begin(); it != contents_.end() && !stopping(); ++it)
       if (!read_content(*it->second, h, read_any)) break;
     if (stopping() || !retire(h)) break;
+    park_idle();
     // Without inotify nothing tells of a new file: look at every poll interval.
     const auto now = now_ns();
     const std::int64_t scan_every_ms = inotify_fd_ < 0 ? std::min(idle_wait_ms, rescan_ms) : rescan_ms;

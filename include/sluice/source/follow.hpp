@@ -66,6 +66,10 @@ class follow_reader final : public input_reader {
   // sluice waits is then still held open, and read later (nothing is lost to backpressure).
   batch* acquire(const handoff& h) override;
   bool scan_while_waiting_ = true;
+  // --max-open-files: closes drained files idle for a second, oldest first, beyond the
+  // limit; they are reopened by path when they change.
+  void park_idle();
+  bool poke_parked_ = false;
 
   std::vector<std::string> patterns_;
   std::vector<std::unique_ptr<followed_file>> files_;
