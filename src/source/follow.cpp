@@ -391,6 +391,44 @@ void follow_reader::park_idle() {
                  cfg_.max_open_files);
 }
 
+void follow_reader::find_rotated_siblings() {
+  // A plain path rotated while sluice was down: its content now lives under a sibling
+  // with a rotation suffix (app.log.1, app.log-20261125). Those the checkpoint knows and
+  // that hold more than was read are drained, then let go.
+  for (const auto& pattern : patterns_) {
+    if (has_glob(pattern)) continue;
+    for (const char* suffix : {".*", "-*"}) {
+      for (const auto& path : expand(pattern + suffix)) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat st {};
+        const auto id = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? file_identity(fd) : std::nullopt;
+        const auto off = id ? checkpoints_->offset(*id) : std::nullopt;
+        const bool open_already = std::any_of(files_.begin(), files_.end(), [&](const auto& f) {
+          return f->dev == st.st_dev && f->ino == st.st_ino;
+        });
+        if (!off || open_already || *off >= static_cast<std::uint64_t>(st.st_size)) {
+          ::close(fd);
+          continue;
+        }
+        auto f = std::make_unique<followed_file>();
+        f->path = path;
+        f->dev = st.st_dev;
+        f->ino = st.st_ino;
+        f->fd = fd;
+        f->last_size = static_cast<std::uint64_t>(st.st_size);
+        f->last_mtime_ns = mtime_ns(st);
+        f->last_active_ns = now_ns();
+        f->identity = *id;
+        f->rotated = true;  // drained, then let go
+        content_for(*id, *f, false);
+        spdlog::info("{} was rotated to {} while sluice was down: reading the rest of it", pattern, path);
+        files_.push_back(std::move(f));
+      }
+    }
+  }
+}
+
 batch* follow_reader::acquire(const handoff& h) {
   auto last = now_ns();
   for (;;) {
@@ -431,6 +469,7 @@ std::uint64_t follow_reader::run(const handoff& h) {
   watch_directories();
   const bool first_start = checkpoints_ == nullptr || !checkpoints_->existed();
   scan(first_start);
+  if (!first_start) find_rotated_siblings();
   rescan_ = false;
   auto last_scan = now_ns();
   const int idle_wait_ms = cfg_.poll_ms > 0 ? static_cast<int>(cfg_.poll_ms) : 250;

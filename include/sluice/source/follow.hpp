@@ -69,6 +69,7 @@ class follow_reader final : public input_reader {
   // --max-open-files: closes drained files idle for a second, oldest first, beyond the
   // limit; they are reopened by path when they change.
   void park_idle();
+  void find_rotated_siblings();
   bool poke_parked_ = false;
 
   std::vector<std::string> patterns_;
