@@ -196,9 +196,10 @@ struct pipeline::impl {
   }
 
   // --- reader side (reader thread) ---
-  batch* acquire_for_reader(std::chrono::milliseconds patience = std::chrono::milliseconds::max()) {
+  batch* acquire_for_reader(std::chrono::milliseconds patience = std::chrono::milliseconds::max(),
+                            bool at_stop = false) {
     st.reader.blocked.begin(now_ns());
-    const bool got = read_ahead.acquire([this] { return rd->stopping(); }, patience);
+    const bool got = read_ahead.acquire([this, at_stop] { return !at_stop && rd->stopping(); }, patience);
     st.reader.blocked.end(now_ns());
     if (!got) return nullptr;
     st.reader.read_ahead.add();
@@ -398,6 +399,7 @@ run_result pipeline::run() {
     const input_reader::handoff h{
         [&m] { return m.acquire_for_reader(); },
         [&m](int ms) { return m.acquire_for_reader(std::chrono::milliseconds(ms)); },
+        [&m] { return m.acquire_for_reader(std::chrono::milliseconds::max(), true); },
         [&m](batch* b) {
           handoff_release(b);
           m.read_queue->try_put(b);

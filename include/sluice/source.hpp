@@ -53,6 +53,7 @@ class input_reader {
   struct handoff {
     std::function<batch*()> acquire;         // nullptr: the pipeline is stopping
     std::function<batch*(int)> acquire_within;  // nullptr also when the ms ran out
+    std::function<batch*()> acquire_at_stop;    // waits for a slot even while stopping
     std::function<void(batch*)> emit;        // a batch with content, in sequence order
     std::function<void(batch*)> give_back;   // a batch that stayed empty
   };

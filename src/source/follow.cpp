@@ -430,6 +430,7 @@ void follow_reader::find_rotated_siblings() {
 }
 
 batch* follow_reader::acquire(const handoff& h) {
+  if (stopped_reading_) return h.acquire_at_stop();
   auto last = now_ns();
   for (;;) {
     if (batch* b = h.acquire_within(25)) return b;
@@ -497,6 +498,13 @@ std::uint64_t follow_reader::run(const handoff& h) {
     // Busy or not, directory events are looked at on every pass: a new file is opened
     // promptly even while others are being read.
     wait_for_change(read_any ? 0 : idle_wait_ms);
+  }
+  // Shutdown: without a checkpoint, a held unfinished line goes on as it is (nothing read
+  // is lost); with one it stays unread, to be read whole at the next start.
+  if (checkpoints_ == nullptr) {
+    stopped_reading_ = true;
+    for (auto& [id, c] : contents_)
+      if (c->framer.holding() && !read_batch(h, c->framer, c->in, *c->src, true)) break;
   }
   return seq_;
 }

@@ -71,6 +71,7 @@ class follow_reader final : public input_reader {
   void park_idle();
   void find_rotated_siblings();
   bool poke_parked_ = false;
+  bool stopped_reading_ = false;  // shutdown: only held lines are handed on
 
   std::vector<std::string> patterns_;
   std::vector<std::unique_ptr<followed_file>> files_;
