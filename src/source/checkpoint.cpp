@@ -1,5 +1,6 @@
 #include "sluice/source/checkpoint.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -118,10 +119,17 @@ std::optional<std::uint64_t> checkpoint_store::offset(const std::string& identit
 void checkpoint_store::commit(const std::string& identity, const std::string& path, std::uint64_t offset) {
   std::lock_guard lock(mutex_);
   auto& e = entries_[identity];
+  e.touched = ++commits_;
   if (e.offset == offset && e.path == path) return;
   e.path = path;
   e.offset = offset;
   dirty_ = true;
+  if (entries_.size() > max_entries + max_entries / 8) {
+    std::vector<std::pair<std::uint64_t, std::string>> by_age;
+    for (const auto& [id, en] : entries_) by_age.emplace_back(en.touched, id);
+    std::sort(by_age.begin(), by_age.end());
+    for (std::size_t i = 0; i + max_entries < by_age.size(); ++i) entries_.erase(by_age[i].second);
+  }
 }
 
 bool checkpoint_store::save() {

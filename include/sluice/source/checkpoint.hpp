@@ -47,7 +47,12 @@ class checkpoint_store {
   struct entry {
     std::string path;
     std::uint64_t offset = 0;
+    std::uint64_t touched = 0;  // commit count when last committed, for pruning
   };
+  // Rotation makes a new identity every time: beyond this many, the entries committed
+  // longest ago are forgotten (a forgotten file, should it come back, is read again).
+  static constexpr std::size_t max_entries = 4096;
+  std::uint64_t commits_ = 0;
   std::string path_;
   bool existed_ = false;
   mutable std::mutex mutex_;
