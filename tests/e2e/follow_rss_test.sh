@@ -18,8 +18,14 @@ first=$(rss_kib "$pid")
 wait_until 10 stats_lines 4 || fail "no stats"
 last=$(rss_kib "$pid")
 step "RSS while 200 MiB wait unread behind a 2000 events/s sink"
-assert_le "$last" $((64 * 1024)) "RSS KiB"
-assert_le "$((last - first))" $((8 * 1024)) "RSS growth KiB over two seconds"
+if [[ -n "${TSAN_OPTIONS:-}${ASAN_OPTIONS:-}" ]]; then
+  # Sanitizers add shadow memory of their own: RSS says nothing about sluice's buffers
+  # there; the counts below still hold.
+  ok "RSS not checked under a sanitizer (RSS ${last} KiB)"
+else
+  assert_le "$last" $((64 * 1024)) "RSS KiB"
+  assert_le "$((last - first))" $((8 * 1024)) "RSS growth KiB over two seconds"
+fi
 read_bytes=$(grep '"stats":"interval"' "$T/stats" | tail -n 1 | jq .reader.bytes_in)
 assert_le "$read_bytes" $((32 * 1024 * 1024)) "bytes read so far (the rest waits in the file)"
 final=$(grep '"stats":"interval"' "$T/stats" | tail -n 1)
