@@ -84,6 +84,18 @@ std::uint64_t end_of_last_line(int fd, std::uint64_t size) {
 }  // namespace
 
 struct follow_reader::followed_file {
+  // Takes over `fd`, open on `path`, as fstat described it.
+  static std::unique_ptr<followed_file> opened(const std::string& path, int fd, const struct stat& st) {
+    auto f = std::make_unique<followed_file>();
+    f->path = path;
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->fd = fd;
+    f->last_size = static_cast<std::uint64_t>(st.st_size);
+    f->last_mtime_ns = mtime_ns(st);
+    f->last_active_ns = now_ns();
+    return f;
+  }
   ~followed_file() {
     if (fd >= 0) ::close(fd);
   }
@@ -167,14 +179,7 @@ void follow_reader::open_file(const std::string& path, bool first_start) {
     ::close(fd);
     return;
   }
-  auto f = std::make_unique<followed_file>();
-  f->path = path;
-  f->dev = st.st_dev;
-  f->ino = st.st_ino;
-  f->fd = fd;
-  f->last_size = static_cast<std::uint64_t>(st.st_size);
-  f->last_mtime_ns = mtime_ns(st);
-  f->last_active_ns = now_ns();
+  auto f = followed_file::opened(path, fd, st);
   if (auto id = file_identity(fd)) {
     f->identity = *id;
     content_for(*id, *f, first_start);
@@ -411,14 +416,7 @@ void follow_reader::find_rotated_siblings() {
           ::close(fd);
           continue;
         }
-        auto f = std::make_unique<followed_file>();
-        f->path = path;
-        f->dev = st.st_dev;
-        f->ino = st.st_ino;
-        f->fd = fd;
-        f->last_size = static_cast<std::uint64_t>(st.st_size);
-        f->last_mtime_ns = mtime_ns(st);
-        f->last_active_ns = now_ns();
+        auto f = followed_file::opened(path, fd, st);
         f->identity = *id;
         f->rotated = true;  // drained, then let go
         content_for(*id, *f, false);
