@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the --where fuzz targets with clang, libFuzzer, ASan and UBSan (sluice_core
+# Builds the --where and batch-parser fuzz targets with clang, libFuzzer, ASan and UBSan (sluice_core
 # instrumented too) in build-fuzz/, then runs each for a fixed number of inputs, seeded
 # from a few expressions and the lines of samples/app.ndjson. Exits non-zero when a
 # fuzzer finds a crash; the input that caused it is kept under build-fuzz/artifacts/.
@@ -11,11 +11,11 @@ runs=${FUZZ_RUNS:-20000}
 
 CXX=clang++ cmake -S "$here" -B "$build" -DSLUICE_FUZZ=ON -DSLUICE_TESTS=OFF -DSLUICE_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=address -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
-cmake --build "$build" -j"$(nproc)" --target where_parse_fuzz where_eval_fuzz
+cmake --build "$build" -j"$(nproc)" --target where_parse_fuzz where_eval_fuzz batch_parse_fuzz
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/parse" "$work/eval" "$build/artifacts"
+mkdir -p "$work/parse" "$work/eval" "$work/batch" "$build/artifacts"
 
 expressions=(
   'level == "error"'
@@ -40,6 +40,14 @@ while IFS= read -r line; do
   printf '%s\n%s' "$e" "$line" >"$work/eval/seed$i"
   i=$((i + 1))
 done < <(sed -n '1,60p;88p;133p;301p' "$here/samples/app.ndjson")
+
+# Batches: runs of sample lines, good and malformed, and the nasty samples.
+i=0
+for range in '1,8p' '50,60p' '85,90p' '128,135p' '185,192p' '240,250p' '298,304p'; do
+  sed -n "$range" "$here/samples/app.ndjson" >"$work/batch/seed$i"
+  i=$((i + 1))
+done
+cp "$here/samples/nasty.ndjson" "$work/batch/nasty"
 
 # Tokens of the grammar help the mutator build valid expressions.
 cat >"$work/where.dict" <<'DICT'
@@ -72,11 +80,13 @@ cat >"$work/where.dict" <<'DICT'
 DICT
 
 status=0
-for kind in parse eval; do
+for kind in parse eval batch; do
   target=where_${kind}_fuzz
+  dict=(-dict="$work/where.dict")
+  if [ "$kind" = batch ]; then target=batch_parse_fuzz; dict=(); fi
   corpus=$work/$kind
   echo "fuzz: $target, $runs runs" >&2
-  if ! "$build/fuzz/$target" -runs="$runs" -max_len=4096 -dict="$work/where.dict" \
+  if ! "$build/fuzz/$target" -runs="$runs" -max_len=4096 "${dict[@]}" \
        -artifact_prefix="$build/artifacts/$target-" -print_final_stats=1 "$corpus" 2>"$work/$target.log"; then
     tail -n 60 "$work/$target.log" >&2
     echo "fuzz: $target FAILED; the input is under $build/artifacts/" >&2

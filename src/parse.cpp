@@ -1,5 +1,6 @@
 #include "sluice/parse.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -108,61 +109,124 @@ void dead_letter_writer::add(std::string& dead, line_verdict why, std::string_vi
   dead += "\"}\n";
 }
 
-batch_parser::batch_parser(const config& cfg, const transform& tr, const dead_letter_writer& dl)
-    : max_line_bytes_(cfg.max_line_bytes), transform_(tr), dead_letter_(dl) {}
+namespace {
+
+// Cuts the line that starts at p (up to its newline or the end); p moves past it.
+std::string_view cut_line(const char*& p, const char* end) {
+  const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+  const char* line_end = nl ? nl : end;
+  const std::string_view raw(p, static_cast<std::size_t>(line_end - p));
+  p = nl ? nl + 1 : end;
+  return raw;
+}
+
+}  // namespace
+
+batch_parser::batch_parser(const config& cfg, const transform& tr, const dead_letter_writer& dl,
+                           std::size_t stream_min_bytes)
+    : max_line_bytes_(cfg.max_line_bytes),
+      stream_min_bytes_(stream_min_bytes),
+      transform_(tr),
+      dead_letter_(dl) {}
 
 void batch_parser::parse(batch& b) {
   b.out.clear();
   b.dead.clear();
   b.event_ends.clear();
   b.counts = {};
-  const std::string_view source = b.source_name;
 
   if (b.kind == batch::content::oversize) {
     b.counts.lines = 1;
     b.counts.oversize = 1;
-    dead_letter_.add(b.dead, {line_error::oversize}, source, b.offset, b.bytes(), b.oversize_length);
+    dead_letter_.add(b.dead, {line_error::oversize}, b.source_name, b.offset, b.bytes(),
+                     b.oversize_length);
     return;
   }
   // Output is at most the input plus a newline for a last line that lacked one.
   if (b.out.capacity() < b.size + 1) b.out.reserve(b.size + 1);
+  const char* const end = b.data() + b.size;
+  const char* p = b.size >= stream_min_bytes_ ? parse_as_stream(b) : b.data();
+  while (p < end) {
+    const std::uint64_t offset = b.offset + static_cast<std::uint64_t>(p - b.data());
+    const std::string_view raw = cut_line(p, end);
+    parse_line(b, raw, offset, p);
+  }
+}
 
+void batch_parser::parse_line(batch& b, std::string_view raw, std::uint64_t offset, const char* next) {
+  const std::string_view line = trim_line(raw);
+  if (line.empty()) {
+    ++b.counts.empty;
+    return;
+  }
+  ++b.counts.lines;
+  if (raw.size() > max_line_bytes_) {
+    ++b.counts.oversize;
+    dead_letter_.add(b.dead, {line_error::oversize}, b.source_name, offset,
+                     raw.substr(0, max_line_bytes_), raw.size());
+    return;
+  }
+  simdjson::dom::element doc;
+  const line_verdict v = classify_line(parser_, line, doc);
+  if (v.error != line_error::none) {
+    ++b.counts.invalid;
+    dead_letter_.add(b.dead, v, b.source_name, offset, raw, raw.size());
+    return;
+  }
+  accept(b, doc, line, next);
+}
+
+void batch_parser::accept(batch& b, simdjson::dom::element doc, std::string_view line, const char* next) {
+  if (transform_.apply(doc, line, b.out)) {
+    ++b.counts.events;
+    b.event_ends.push_back(static_cast<std::uint32_t>(next - b.data()));
+  } else {
+    ++b.counts.filtered;
+  }
+}
+
+// One simdjson document stream over the whole batch: stage 1 runs once over the buffer
+// instead of once per line. The stream splits documents by structure, not by newline, so
+// a document is taken only when it is exactly one line: an object that starts at the
+// line's first byte and ends at its last. Up to there, stage 1 saw what a per-line parse
+// sees (each line before ended outside any string), so the verdicts are the same. At the
+// first line that is not such a document (invalid, not an object, too long, or two lines
+// read as one), this returns where the per-line parse takes over.
+const char* batch_parser::parse_as_stream(batch& b) {
   const char* const begin = b.data();
   const char* const end = begin + b.size;
+  simdjson::dom::document_stream stream;
+  if (parser_.parse_many(begin, b.size, std::max(b.size, parser_.capacity())).get(stream) !=
+      simdjson::SUCCESS) {
+    return begin;
+  }
+  auto doc = stream.begin();
+  bool first = true;
   const char* p = begin;
-  simdjson::dom::element doc;
   while (p < end) {
-    const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-    const char* line_end = nl ? nl : end;
-    const std::string_view raw(p, static_cast<std::size_t>(line_end - p));
-    const std::uint64_t offset = b.offset + static_cast<std::uint64_t>(p - begin);
-    p = nl ? nl + 1 : end;
-
+    const char* const line_start = p;
+    const std::string_view raw = cut_line(p, end);
     const std::string_view line = trim_line(raw);
     if (line.empty()) {
       ++b.counts.empty;
       continue;
     }
+    if (!first) ++doc;
+    first = false;
+    if (!(doc != stream.end()) || raw.size() > max_line_bytes_) return line_start;
+    auto parsed = *doc;
+    if (parsed.error() != simdjson::SUCCESS) return line_start;
+    const simdjson::dom::element root = parsed.value_unsafe();
+    if (doc.current_index() != static_cast<std::size_t>(line.data() - begin) || !root.is_object()) {
+      return line_start;
+    }
+    const std::string_view text = doc.source();
+    if (text.data() + text.size() != line.data() + line.size()) return line_start;
     ++b.counts.lines;
-    if (raw.size() > max_line_bytes_) {
-      ++b.counts.oversize;
-      dead_letter_.add(b.dead, {line_error::oversize}, source, offset, raw.substr(0, max_line_bytes_),
-                       raw.size());
-      continue;
-    }
-    const line_verdict v = classify_line(parser_, line, doc);
-    if (v.error != line_error::none) {
-      ++b.counts.invalid;
-      dead_letter_.add(b.dead, v, source, offset, raw, raw.size());
-      continue;
-    }
-    if (transform_.apply(doc, line, b.out)) {
-      ++b.counts.events;
-      b.event_ends.push_back(static_cast<std::uint32_t>(p - begin));
-    } else {
-      ++b.counts.filtered;
-    }
+    ++streamed_lines_;
+    accept(b, root, line, p);
   }
+  return end;
 }
 
 }  // namespace sluice

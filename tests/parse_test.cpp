@@ -417,4 +417,183 @@ TEST(BatchParser, OversizeBatchFromTheFramer) {
             "\"source\":\"second.log\",\"offset\":4096,\"length\":123456,\"line\":\"zzzzzzzzzzzzzzzzzzzz\"}\n");
 }
 
+
+// ---- a batch as one document stream, or line by line ------------------------------
+// A batch of at least stream_min_bytes is first parsed as one simdjson document stream;
+// from the first line that is not exactly one object, lines are parsed one by one. Both
+// ways must give the same output, dead letters, counts and event ends.
+
+struct parse_result {
+  std::string out;
+  std::string dead;
+  sluice::batch_counts counts;
+  std::vector<std::uint32_t> event_ends;
+  std::uint64_t streamed = 0;
+};
+
+parse_result parse_with(const std::string& text, const config& cfg, std::size_t stream_min_bytes) {
+  const sluice::transform tr(cfg);
+  const dead_letter_writer dl(dead_letter_format::json, true);
+  batch_parser parser(cfg, tr, dl, stream_min_bytes);
+  auto b = make_batch(text, 1000);
+  b->source_name = "stream.log";
+  parser.parse(*b);
+  return {b->out, b->dead, b->counts, b->event_ends, parser.streamed_lines()};
+}
+
+constexpr std::size_t always_stream = 0;
+constexpr std::size_t never_stream = SIZE_MAX;
+
+// Parses `text` both ways, expects the same result and returns the streamed one.
+parse_result expect_same_both_ways(const std::string& text, const config& cfg = config{}) {
+  const auto streamed = parse_with(text, cfg, always_stream);
+  const auto per_line = parse_with(text, cfg, never_stream);
+  EXPECT_EQ(per_line.streamed, 0u);
+  EXPECT_EQ(streamed.out, per_line.out) << text;
+  EXPECT_EQ(streamed.dead, per_line.dead) << text;
+  EXPECT_EQ(streamed.event_ends, per_line.event_ends) << text;
+  const auto& a = streamed.counts;
+  const auto& b = per_line.counts;
+  EXPECT_EQ(a.lines, b.lines) << text;
+  EXPECT_EQ(a.events, b.events) << text;
+  EXPECT_EQ(a.invalid, b.invalid) << text;
+  EXPECT_EQ(a.oversize, b.oversize) << text;
+  EXPECT_EQ(a.filtered, b.filtered) << text;
+  EXPECT_EQ(a.empty, b.empty) << text;
+  return streamed;
+}
+
+TEST(BatchStream, CleanBatchIsTakenWholeFromTheStream) {
+  const std::string text = "{\"a\":1}\n\n  {\"b\":[1,{\"c\":null}]} \r\n{}\n{\"d\":\"x\\\"}\"}";
+  const auto r = expect_same_both_ways(text);
+  EXPECT_EQ(r.counts.events, 4u);
+  EXPECT_EQ(r.counts.empty, 1u);
+  EXPECT_EQ(r.streamed, 4u);
+  EXPECT_EQ(r.out, "{\"a\":1}\n{\"b\":[1,{\"c\":null}]}\n{}\n{\"d\":\"x\\\"}\"}\n");
+}
+
+TEST(BatchStream, SamplesGiveTheSameResultBothWays) {
+  for (const char* name : {"/app.ndjson", "/nasty.ndjson"}) {
+    SCOPED_TRACE(name);
+    const auto r = expect_same_both_ways(read_file(std::string(SLUICE_SAMPLES_DIR) + name));
+    EXPECT_GT(r.counts.events, 0u);
+  }
+  // app.ndjson's first malformed line is line 57: the 56 lines before it are streamed.
+  const auto app = parse_with(read_file(SLUICE_SAMPLES_DIR "/app.ndjson"), config{}, always_stream);
+  EXPECT_EQ(app.streamed, 56u);
+}
+
+// Each case: a line (or lines) that is not exactly one object, between good lines. The
+// stream must hand over at that line, and the result must not change.
+TEST(BatchStream, HandsOverAtTheFirstLineThatIsNotOneObject) {
+  const std::string good = "{\"k\":\"v\",\"n\":[1,2]}";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"object over two lines", "{\"a\":\n1}"},
+      {"two objects on a line", "{\"a\":1}{\"b\":2}"},
+      {"two objects with a space", "{\"a\":1} {\"b\":2}"},
+      {"object then garbage", "{\"a\":1} x"},
+      {"scalar", "42"},
+      {"string", "\"just a string\""},
+      {"array", "[1,2,3]"},
+      {"literal", "true"},
+      {"unclosed string", "{\"a\":\"open}"},
+      {"two unclosed strings", "{\"a\":\"open}\n" + good + "\n{\"b\":\"open}"},
+      {"quote opened by an escape", "{\"a\":\"x\\\\\"y\"}"},
+      {"trailing backslash", "{\"a\":\"x\\\"}"},
+      {"missing brace", "{\"a\":1"},
+      {"extra brace", "{\"a\":1}}"},
+      {"closing brace alone", "}"},
+      {"closing bracket alone", "]"},
+      {"opening brace alone", "{"},
+      {"invalid UTF-8", "{\"a\":\"\xff\"}"},
+      {"truncated UTF-8", "{\"a\":\"\xe2\x82\"}"},
+      {"control character in a string", "{\"a\":\"x\x01y\"}"},
+      {"comma between objects", "{\"a\":1},{\"b\":2}"},
+      {"bare words", "not json at all"},
+      {"too deep", std::string(2000, '[') + std::string(2000, ']')},
+      {"deep object", "{\"a\":" + std::string(1100, '[') + std::string(1100, ']') + "}"},
+      {"NUL byte", std::string("{\"a\":1}\0", 8)},
+  };
+  for (const auto& [what, bad] : cases) {
+    SCOPED_TRACE(what);
+    for (const std::string& text :
+         {good + "\n" + good + "\n" + bad + "\n" + good + "\n", bad + "\n" + good + "\n",
+          good + "\n" + bad, good + "\n" + good + "\n" + bad + "\n\n" + good}) {
+      const auto r = expect_same_both_ways(text);
+      EXPECT_LE(r.streamed, 2u);
+      EXPECT_GE(r.counts.events, 1u);
+    }
+  }
+}
+
+TEST(BatchStream, OversizeLineHandsOver) {
+  config cfg;
+  cfg.max_line_bytes = 20;
+  const std::string text = "{\"a\":1}\n{\"long\":\"aaaaaaaaaaaaaaaaaaaaaaaa\"}\n{\"b\":2}\n";
+  const auto r = expect_same_both_ways(text, cfg);
+  EXPECT_EQ(r.streamed, 1u);
+  EXPECT_EQ(r.counts.oversize, 1u);
+  EXPECT_EQ(r.counts.events, 2u);
+}
+
+TEST(BatchStream, FilterAndReshapeSeeTheSameEvents) {
+  config cfg;
+  cfg.where = "level == \"error\" or n > 2";
+  cfg.select = "level,n";
+  std::string text;
+  for (int i = 0; i < 50; ++i) {
+    text += "{\"level\":\"" + std::string(i % 3 ? "info" : "error") + "\",\"n\":" + std::to_string(i % 5) +
+            ",\"x\":1}\n";
+  }
+  const auto r = expect_same_both_ways(text, cfg);
+  EXPECT_EQ(r.streamed, 50u);
+  EXPECT_EQ(r.counts.events + r.counts.filtered, 50u);
+  EXPECT_GT(r.counts.filtered, 0u);
+}
+
+// Random batches of good and bad lines from a pool: same result both ways, and the
+// stream stops exactly at the first line that is not one well-formed object.
+TEST(BatchStream, RandomMixturesGiveTheSameResult) {
+  const std::vector<std::string> good = {
+      "{}", "{\"a\":1}", " {\"s\":\"\\u00e9\\n\"}\r", "{\"n\":{\"m\":[true,false,null,-1.5e3]}}",
+      "{\"q\":\"}{\"}", "{\"b\":\"[\\\"]\"}", "{\"u\":\"\xc3\xa9\xe2\x82\xac\"}"};
+  const std::vector<std::string> bad = {"{",         "}",          "\"open",   "{\"a\":\"open}", "[1]",
+                                        "7",         "{\"a\":1}x", "\xff",     "{\"a\":}",      "nul",
+                                        "{\"a\":1}{", "{\"a\":\\}", "\"\\\"",   "{\"a\"\n:1}",   "{\"a\":1}}"};
+  std::uint64_t state = 12345;
+  const auto next = [&state](std::uint64_t n) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (state >> 33) % n;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    std::uint64_t first_bad = SIZE_MAX;
+    std::uint64_t non_empty = 0;
+    const std::uint64_t n = 1 + next(12);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::uint64_t pick = next(10);
+      if (pick == 0) {
+        text += "  ";
+      } else if (pick <= 2) {
+        if (first_bad == SIZE_MAX) first_bad = non_empty;
+        text += bad[next(bad.size())];
+        ++non_empty;
+      } else {
+        text += good[next(good.size())];
+        ++non_empty;
+      }
+      if (i + 1 < n || next(2)) text += "\n";
+    }
+    SCOPED_TRACE(text);
+    const auto r = expect_same_both_ways(text);
+    // A bad line may join with the next lines into one document (e.g. "{\"a\"\n:1}"),
+    // so the stream never goes past the first bad line.
+    if (first_bad == SIZE_MAX) {
+      EXPECT_EQ(r.streamed, non_empty);
+    } else {
+      EXPECT_LE(r.streamed, first_bad);
+    }
+  }
+}
+
 }  // namespace
