@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite:
 #   scripts/test.sh            Release build, then the same suite under ASan+UBSan, then
-#                              TSan, then the --where fuzz targets for a fixed number of runs
+#                              TSan, then the fuzz targets (--where, batch parser) for a fixed number of runs
 #   scripts/test.sh release    only the Release build
 #   scripts/test.sh asan|tsan|fuzz  only that one
 # Build folders: build/, build-asan/, build-tsan/ (reused; idempotent).
@@ -35,7 +35,7 @@ for mode in "${modes[@]}"; do
     fuzz)
       SLUICE_EXTRA_PKGS="clang libclang-rt-14-dev" "$here/scripts/setup.sh" --packages-only
       FUZZ_RUNS=${FUZZ_RUNS:-100000}
-      echo "== fuzz: --where parser and evaluator, $FUZZ_RUNS runs each ==" >&2
+      echo "== fuzz: --where parser and evaluator, batch parser, $FUZZ_RUNS runs each ==" >&2
       FUZZ_RUNS=$FUZZ_RUNS "$here/fuzz/run.sh" ;;
     *) echo "unknown mode: $mode (release, asan, tsan, fuzz)" >&2; exit 2 ;;
   esac

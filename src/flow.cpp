@@ -44,9 +44,14 @@ class slot_count {
     --free_;
     return true;
   }
+  // Notified after unlocking, so the woken reader does not block on the mutex at once.
+  // Safe: callers are the reader itself and parse tasks, which all end before the
+  // pipeline (owner of this count) is destroyed.
   void release() {
-    std::lock_guard lock(mutex_);
-    ++free_;
+    {
+      std::lock_guard lock(mutex_);
+      ++free_;
+    }
     cv_.notify_one();
   }
   void wake_all() {
@@ -299,10 +304,12 @@ struct pipeline::impl {
     if (b->delivered || b->events_written > 0) rd->finished(*b);
     pool.release(b);
     // Notified under the lock: run() may return and the pipeline be destroyed as soon
-    // as it sees the last batch finished.
+    // as it sees the last batch finished. run() only needs waking for the last batch,
+    // or for each one while it watches an abandoned drain make progress; waking it for
+    // every batch cost a context switch each (and one more on this mutex).
     std::lock_guard lock(done_mutex);
     ++finished;
-    done_cv.notify_all();
+    if (watch_each_finish || (reader_done && finished == total)) done_cv.notify_all();
   }
 
   const config& cfg;
@@ -337,6 +344,7 @@ struct pipeline::impl {
   std::uint64_t total = 0;
   bool reader_done = false;
   bool stop_requested = false;
+  bool watch_each_finish = false;  // run() waits for any progress (abandoned drain)
   std::chrono::steady_clock::time_point drain_deadline;
 };
 
@@ -427,6 +435,7 @@ run_result pipeline::run() {
         if (m.done_cv.wait_until(lock, m.drain_deadline) == std::cv_status::timeout) {
           // The drain timed out: what is still in flight is counted as undelivered.
           abandoned = true;
+          m.watch_each_finish = true;
           m.sink->abandon();
         }
         continue;

@@ -85,7 +85,8 @@ class sink_stage {
   sink_stage& operator=(const sink_stage&) = delete;
 
   void start();
-  // Queues a batch (called from the graph; never blocks: sink tokens bound the queue).
+  // Queues a batch (called from a graph task, which ends before the stage may be
+  // destroyed; never blocks: sink tokens bound the queue).
   void push(batch* b);
   // No more batches will come: the thread ends once the queue is empty.
   void close();
