@@ -1,5 +1,6 @@
 #include "sluice/flow.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -30,6 +31,11 @@ namespace {
 class slot_count {
  public:
   explicit slot_count(std::size_t n) : free_(n) {}
+  ~slot_count() {
+    while (releasing_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  }
+  slot_count(const slot_count&) = delete;
+  slot_count& operator=(const slot_count&) = delete;
   // False when `stopping` became true while waiting, or `patience` ran out.
   template <class Stop>
   bool acquire(Stop stopping, std::chrono::milliseconds patience = std::chrono::milliseconds::max()) {
@@ -45,14 +51,16 @@ class slot_count {
     return true;
   }
   // Notified after unlocking, so the woken reader does not block on the mutex at once.
-  // Safe: callers are the reader itself and parse tasks, which all end before the
-  // pipeline (owner of this count) is destroyed.
+  // The pipeline may finish before notify_one() returns: `releasing_` makes the
+  // destructor wait.
   void release() {
+    releasing_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard lock(mutex_);
       ++free_;
     }
     cv_.notify_one();
+    releasing_.fetch_sub(1, std::memory_order_release);
   }
   void wake_all() {
     std::lock_guard lock(mutex_);
@@ -63,6 +71,7 @@ class slot_count {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::size_t free_;
+  std::atomic<int> releasing_{0};  // release() calls not yet returned
 };
 
 // Periodic --stats lines on a thread of their own.

@@ -101,6 +101,8 @@ sink_stage::sink_stage(const config& cfg, std::unique_ptr<output> out, std::uniq
 sink_stage::~sink_stage() {
   close();
   join();
+  // A push() whose batch is already written may still be inside its notify.
+  while (pushing_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
 
 void sink_stage::start() {
@@ -108,14 +110,16 @@ void sink_stage::start() {
 }
 
 // Notified after unlocking, so the woken sink thread does not block on the mutex at
-// once (a context switch more per batch). Safe because push() runs inside a graph task:
-// the pipeline waits for the graph before it closes and destroys this stage.
+// once (it cost a context switch more per batch). The batch may be written, and the
+// pipeline finish, before notify_one() returns: `pushing_` makes the destructor wait.
 void sink_stage::push(batch* b) {
+  pushing_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(b);
   }
   cv_.notify_one();
+  pushing_.fetch_sub(1, std::memory_order_release);
 }
 
 void sink_stage::close() {

@@ -85,8 +85,7 @@ class sink_stage {
   sink_stage& operator=(const sink_stage&) = delete;
 
   void start();
-  // Queues a batch (called from a graph task, which ends before the stage may be
-  // destroyed; never blocks: sink tokens bound the queue).
+  // Queues a batch (called from the graph; never blocks: sink tokens bound the queue).
   void push(batch* b);
   // No more batches will come: the thread ends once the queue is empty.
   void close();
@@ -135,6 +134,7 @@ class sink_stage {
   bool closed_ = false;
   std::atomic<bool> abandoned_{false};
   std::atomic<bool> reopen_{false};
+  std::atomic<int> pushing_{0};  // push() calls not yet returned
   write_status status_ = write_status::ok;
   std::string error_;
   std::thread thread_;
