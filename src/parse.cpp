@@ -125,6 +125,7 @@ std::string_view cut_line(const char*& p, const char* end) {
 batch_parser::batch_parser(const config& cfg, const transform& tr, const dead_letter_writer& dl,
                            std::size_t stream_min_bytes)
     : max_line_bytes_(cfg.max_line_bytes),
+      batch_bytes_(cfg.batch_bytes),
       stream_min_bytes_(stream_min_bytes),
       transform_(tr),
       dead_letter_(dl) {}
@@ -145,7 +146,9 @@ void batch_parser::parse(batch& b) {
   // Output is at most the input plus a newline for a last line that lacked one.
   if (b.out.capacity() < b.size + 1) b.out.reserve(b.size + 1);
   const char* const end = b.data() + b.size;
-  const char* p = b.size >= stream_min_bytes_ ? parse_as_stream(b) : b.data();
+  // A batch larger than --batch-bytes holds one long line: nothing to gain there.
+  const bool stream = b.size >= stream_min_bytes_ && b.size <= batch_bytes_;
+  const char* p = stream ? parse_as_stream(b) : b.data();
   while (p < end) {
     const std::uint64_t offset = b.offset + static_cast<std::uint64_t>(p - b.data());
     const std::string_view raw = cut_line(p, end);
@@ -195,9 +198,11 @@ void batch_parser::accept(batch& b, simdjson::dom::element doc, std::string_view
 const char* batch_parser::parse_as_stream(batch& b) {
   const char* const begin = b.data();
   const char* const end = begin + b.size;
+  // The parser is sized for a whole batch once: sized to each batch, it would be
+  // reallocated at every new largest batch (and the heap fragment).
+  const std::size_t window = std::max(batch_bytes_, parser_.capacity());
   simdjson::dom::document_stream stream;
-  if (parser_.parse_many(begin, b.size, std::max(b.size, parser_.capacity())).get(stream) !=
-      simdjson::SUCCESS) {
+  if (parser_.parse_many(begin, b.size, window).get(stream) != simdjson::SUCCESS) {
     return begin;
   }
   auto doc = stream.begin();

@@ -52,9 +52,10 @@ class dead_letter_writer {
 
 // One per worker thread: a simdjson parser grows to the largest line (or batch) it has
 // seen, so it is reused rather than rebuilt (DESIGN.md §7), and counted in the memory
-// budget. A batch of at least `stream_min_bytes` is first parsed as one document stream
-// (cheaper: stage 1 runs once per batch), each document checked to be exactly one line;
-// from the first line that is not, lines are parsed one by one. Both give the same result.
+// budget. A batch of at least `stream_min_bytes` (and at most --batch-bytes) is first
+// parsed as one document stream (cheaper: stage 1 runs once per batch), each document
+// checked to be exactly one line; from the first line that is not, lines are parsed one
+// by one. Both ways give the same result.
 class batch_parser {
  public:
   static constexpr std::size_t default_stream_min_bytes = 16 << 10;
@@ -72,6 +73,7 @@ class batch_parser {
   void accept(batch& b, simdjson::dom::element doc, std::string_view line, const char* next);
 
   std::size_t max_line_bytes_;
+  std::size_t batch_bytes_;
   std::size_t stream_min_bytes_;
   std::uint64_t streamed_lines_ = 0;
   const transform& transform_;
