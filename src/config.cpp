@@ -27,9 +27,10 @@ std::size_t config::pipe_bytes() const {
 std::size_t config::memory_budget() const {
   // Input buffers and output buffers (each at most the size of its input, for the json
   // passthrough), plus one DOM parser per thread: simdjson's DOM needs about 12 bytes of
-  // tape and string space per input byte of the largest line.
+  // tape and string space per input byte of what it parses at once, the largest line or
+  // a whole batch (parse.hpp).
   const std::size_t per_batch = 2 * largest_buffer_bytes();
-  const std::size_t per_parser = 12 * max_line_bytes;
+  const std::size_t per_parser = 12 * std::max(max_line_bytes, batch_bytes);
   return max_batches_alive() * per_batch + std::size_t{parse_threads} * per_parser;
 }
 

@@ -86,6 +86,16 @@ TEST(Cli, ParseTokensDefaultIsTwiceTheThreads) {
   EXPECT_EQ(b.parse_tokens, 5u);
 }
 
+// The parser term of the budget covers what one parser takes at once: the largest line,
+// or a whole batch when batches are larger (parse.hpp).
+TEST(Cli, MemoryBudgetCountsTheParsersLargestInput) {
+  const config lines = parse_ok({"--parse-threads", "2", "--batch-bytes", "64KiB", "--max-line-bytes", "1MiB"});
+  const config batches = parse_ok({"--parse-threads", "2", "--batch-bytes", "4MiB", "--max-line-bytes", "1MiB"});
+  const auto buffers = [](const config& c) { return c.max_batches_alive() * 2 * c.largest_buffer_bytes(); };
+  EXPECT_EQ(lines.memory_budget() - buffers(lines), 2 * 12 * MiB);
+  EXPECT_EQ(batches.memory_budget() - buffers(batches), 2 * 12 * 4 * MiB);
+}
+
 TEST(Cli, FlowControlFlags) {
   const config cfg = parse_ok({"--read-ahead", "7", "--sink-tokens", "2", "--on-full", "drop", "--unordered",
                                "--dead-letter", "bad.ndjson", "--dead-letter-format", "json", "-o", "out.ndjson",
