@@ -15,17 +15,13 @@
 #include <simdjson.h>
 
 #include "sluice/transform/reshape.hpp"
+#include "support/json_text.hpp"
 
 namespace {
 
 using sluice::field_selection;
-
-simdjson::dom::object parse_object(simdjson::dom::parser& parser, std::string_view text) {
-  simdjson::dom::object obj;
-  const auto err = parser.parse(std::string(text)).get(obj);
-  EXPECT_EQ(err, simdjson::SUCCESS) << text;
-  return obj;
-}
+using sluice::testing::parse_object;
+using sluice::testing::selection_case;
 
 std::string logfmt(std::string_view input) {
   simdjson::dom::parser parser;
@@ -99,20 +95,10 @@ TEST(write_logfmt, appends_to_what_is_already_there) {
 
 // ---- with --select / --drop ------------------------------------------------------------
 
-struct selected_case {
-  const char* name;
-  bool select;
-  const char* list;
-  const char* input;
-  const char* expected;
-};
-
-void PrintTo(const selected_case& c, std::ostream* os) { *os << c.name; }
-
-class logfmt_selected : public testing::TestWithParam<selected_case> {};
+class logfmt_selected : public testing::TestWithParam<selection_case> {};
 
 TEST_P(logfmt_selected, is_exact) {
-  const selected_case& c = GetParam();
+  const selection_case& c = GetParam();
   const field_selection fs = c.select ? field_selection::select(c.list) : field_selection::drop(c.list);
   simdjson::dom::parser parser;
   std::string out = "prefix ";
@@ -125,18 +111,18 @@ constexpr const char* event = R"({"level":"info","req":{"method":"GET","path":"/
 INSTANTIATE_TEST_SUITE_P(
     fields, logfmt_selected,
     testing::Values(
-        selected_case{"select_nested_and_top", true, "req.path,level", event, "level=info req.path=/x"},
-        selected_case{"select_object_flattened", true, "req", event, "req.method=GET req.path=/x"},
-        selected_case{"select_nothing", true, "nope", event, ""},
-        selected_case{"select_array", true, "t,msg", event, R"(msg="a b" t="[1]")"},
-        selected_case{"select_duplicate_first_wins", true, "a", R"({"a":1,"b":0,"a":2})", "a=1"},
-        selected_case{"select_duplicate_parent_first_wins", true, "r.p", R"({"r":{"m":1},"r":{"p":2}})", ""},
-        selected_case{"select_empty_object", true, "a,b", R"({"a":{},"b":1})", "b=1"},
-        selected_case{"drop_nested", false, "req.method,msg", event, R"(level=info req.path=/x t="[1]")"},
-        selected_case{"drop_emptied_parent_emits_nothing", false, "r.p", R"({"r":{"p":1},"b":2})", "b=2"},
-        selected_case{"drop_duplicates_all", false, "a", R"({"a":1,"b":0,"a":2})", "b=0"},
-        selected_case{"drop_everything", false, "level,req,msg,t", event, ""}),
-    [](const testing::TestParamInfo<selected_case>& i) { return std::string(i.param.name); });
+        selection_case{"select_nested_and_top", true, "req.path,level", event, "level=info req.path=/x"},
+        selection_case{"select_object_flattened", true, "req", event, "req.method=GET req.path=/x"},
+        selection_case{"select_nothing", true, "nope", event, ""},
+        selection_case{"select_array", true, "t,msg", event, R"(msg="a b" t="[1]")"},
+        selection_case{"select_duplicate_first_wins", true, "a", R"({"a":1,"b":0,"a":2})", "a=1"},
+        selection_case{"select_duplicate_parent_first_wins", true, "r.p", R"({"r":{"m":1},"r":{"p":2}})", ""},
+        selection_case{"select_empty_object", true, "a,b", R"({"a":{},"b":1})", "b=1"},
+        selection_case{"drop_nested", false, "req.method,msg", event, R"(level=info req.path=/x t="[1]")"},
+        selection_case{"drop_emptied_parent_emits_nothing", false, "r.p", R"({"r":{"p":1},"b":2})", "b=2"},
+        selection_case{"drop_duplicates_all", false, "a", R"({"a":1,"b":0,"a":2})", "b=0"},
+        selection_case{"drop_everything", false, "level,req,msg,t", event, ""}),
+    [](const testing::TestParamInfo<selection_case>& i) { return std::string(i.param.name); });
 
 // ---- the samples -----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@
 #include "sluice/config.hpp"
 #include "sluice/errors.hpp"
 #include "sluice/transform.hpp"
+#include "support/json_text.hpp"
 
 namespace {
 
@@ -31,14 +32,7 @@ using sluice::dead_letter_format;
 using sluice::dead_letter_writer;
 using sluice::line_error;
 using sluice::trim_line;
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  EXPECT_TRUE(f.good()) << "cannot open " << path;
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using sluice::testing::read_file;
 
 // Lines without their '\n' (the last one too, when the text ends with '\n').
 std::vector<std::string> split_lines(const std::string& text) {

@@ -17,17 +17,14 @@
 
 #include "sluice/errors.hpp"
 #include "sluice/transform/field_path.hpp"
+#include "support/json_text.hpp"
 
 namespace {
 
 using sluice::field_selection;
-
-simdjson::dom::object parse_object(simdjson::dom::parser& parser, std::string_view text) {
-  simdjson::dom::object obj;
-  const auto err = parser.parse(std::string(text)).get(obj);
-  EXPECT_EQ(err, simdjson::SUCCESS) << text;
-  return obj;
-}
+using sluice::testing::parse_object;
+using sluice::testing::read_file;
+using sluice::testing::selection_case;
 
 simdjson::dom::element parse_element(simdjson::dom::parser& parser, std::string_view text) {
   simdjson::dom::element root;
@@ -48,14 +45,6 @@ std::string reshape(const field_selection& fs, std::string_view input) {
   return out;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  EXPECT_TRUE(f.good()) << "cannot open " << path;
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // The events of a sample file: lines that trim to a JSON object.
 std::vector<std::string> sample_events(const std::string& name) {
   std::vector<std::string> events;
@@ -73,20 +62,10 @@ std::vector<std::string> sample_events(const std::string& name) {
 
 // ---- select / drop, exact output ------------------------------------------------------
 
-struct reshape_case {
-  const char* name;
-  bool select;
-  const char* list;
-  const char* input;
-  const char* expected;
-};
-
-void PrintTo(const reshape_case& c, std::ostream* os) { *os << c.name; }
-
-class reshape_json : public testing::TestWithParam<reshape_case> {};
+class reshape_json : public testing::TestWithParam<selection_case> {};
 
 TEST_P(reshape_json, writes_expected) {
-  const reshape_case& c = GetParam();
+  const selection_case& c = GetParam();
   const field_selection fs = c.select ? field_selection::select(c.list) : field_selection::drop(c.list);
   EXPECT_EQ(reshape(fs, c.input), c.expected);
 }
@@ -97,69 +76,69 @@ constexpr const char* nested = R"({"a":1,"req":{"method":"GET","path":"/x","stat
 INSTANTIATE_TEST_SUITE_P(
     select, reshape_json,
     testing::Values(
-        reshape_case{"top_level", true, "level,msg", event, R"({"level":"info","msg":"hi"})"},
-        reshape_case{"input_order_not_list_order", true, "n,ts", event, R"({"ts":"t","n":1})"},
-        reshape_case{"nested_path", true, "req.path", nested, R"({"req":{"path":"/x"}})"},
-        reshape_case{"nested_and_top", true, "z,req.status,a,req.method", nested,
+        selection_case{"top_level", true, "level,msg", event, R"({"level":"info","msg":"hi"})"},
+        selection_case{"input_order_not_list_order", true, "n,ts", event, R"({"ts":"t","n":1})"},
+        selection_case{"nested_path", true, "req.path", nested, R"({"req":{"path":"/x"}})"},
+        selection_case{"nested_and_top", true, "z,req.status,a,req.method", nested,
                      R"({"a":1,"req":{"method":"GET","status":200},"z":true})"},
-        reshape_case{"deep", true, "c.client.geo.country",
+        selection_case{"deep", true, "c.client.geo.country",
                      R"({"c":{"client":{"ip":"1","geo":{"country":"FR","city":4}},"t":"x"}})",
                      R"({"c":{"client":{"geo":{"country":"FR"}}}})"},
-        reshape_case{"whole_parent_covers_child", true, "req,req.path", nested,
+        selection_case{"whole_parent_covers_child", true, "req,req.path", nested,
                      R"({"req":{"method":"GET","path":"/x","status":200}})"},
-        reshape_case{"child_then_whole_parent", true, "req.path,req", nested,
+        selection_case{"child_then_whole_parent", true, "req.path,req", nested,
                      R"({"req":{"method":"GET","path":"/x","status":200}})"},
-        reshape_case{"same_path_twice", true, "a,a", nested, R"({"a":1})"},
-        reshape_case{"absent_fields_ignored", true, "nope,req.nope,a", nested, R"({"a":1})"},
-        reshape_case{"nothing_kept_is_empty_object", true, "nope,req.nope", nested, "{}"},
-        reshape_case{"empty_event", true, "a", "{}", "{}"},
-        reshape_case{"path_through_a_scalar_is_absent", true, "a.b", R"({"a":5})", "{}"},
-        reshape_case{"path_through_an_array_is_absent", true, "a.b", R"({"a":[{"b":1}]})", "{}"},
-        reshape_case{"path_into_empty_object_is_absent", true, "a.b", R"({"a":{}})", "{}"},
-        reshape_case{"empty_object_value_kept", true, "a", R"({"a":{},"b":1})", R"({"a":{}})"},
-        reshape_case{"quoted_key_with_dot", true, R"(a["odd.key"])", R"({"a":{"odd.key":1,"odd":{"key":2}}})",
+        selection_case{"same_path_twice", true, "a,a", nested, R"({"a":1})"},
+        selection_case{"absent_fields_ignored", true, "nope,req.nope,a", nested, R"({"a":1})"},
+        selection_case{"nothing_kept_is_empty_object", true, "nope,req.nope", nested, "{}"},
+        selection_case{"empty_event", true, "a", "{}", "{}"},
+        selection_case{"path_through_a_scalar_is_absent", true, "a.b", R"({"a":5})", "{}"},
+        selection_case{"path_through_an_array_is_absent", true, "a.b", R"({"a":[{"b":1}]})", "{}"},
+        selection_case{"path_into_empty_object_is_absent", true, "a.b", R"({"a":{}})", "{}"},
+        selection_case{"empty_object_value_kept", true, "a", R"({"a":{},"b":1})", R"({"a":{}})"},
+        selection_case{"quoted_key_with_dot", true, R"(a["odd.key"])", R"({"a":{"odd.key":1,"odd":{"key":2}}})",
                      R"({"a":{"odd.key":1}})"},
-        reshape_case{"dotted_path_is_not_a_dotted_key", true, "a.odd.key", R"({"a":{"odd.key":1,"odd":{"key":2}}})",
+        selection_case{"dotted_path_is_not_a_dotted_key", true, "a.odd.key", R"({"a":{"odd.key":1,"odd":{"key":2}}})",
                      R"({"a":{"odd":{"key":2}}})"},
-        reshape_case{"quoted_key_with_comma", true, R"(a["x,y"],b)", R"({"a":{"x":1,"x,y":2},"b":3})",
+        selection_case{"quoted_key_with_comma", true, R"(a["x,y"],b)", R"({"a":{"x":1,"x,y":2},"b":3})",
                      R"({"a":{"x,y":2},"b":3})"},
-        reshape_case{"quoted_key_with_escapes", true, R"(a["q\"\\ \n"])", R"({"a":{"q\"\\ \n":1,"q":2}})",
+        selection_case{"quoted_key_with_escapes", true, R"(a["q\"\\ \n"])", R"({"a":{"q\"\\ \n":1,"q":2}})",
                      R"({"a":{"q\"\\ \n":1}})"},
-        reshape_case{"duplicate_key_first_wins", true, "a", R"({"a":1,"b":2,"a":3})", R"({"a":1})"},
-        reshape_case{"duplicate_key_other_field", true, "b", R"({"a":1,"b":2,"a":3})", R"({"b":2})"},
-        reshape_case{"duplicate_nested_key_first_wins", true, "r.p", R"({"r":{"p":"/a","p":"/b"}})",
+        selection_case{"duplicate_key_first_wins", true, "a", R"({"a":1,"b":2,"a":3})", R"({"a":1})"},
+        selection_case{"duplicate_key_other_field", true, "b", R"({"a":1,"b":2,"a":3})", R"({"b":2})"},
+        selection_case{"duplicate_nested_key_first_wins", true, "r.p", R"({"r":{"p":"/a","p":"/b"}})",
                      R"({"r":{"p":"/a"}})"},
         // lookup("r.p") stops at the first "r", which has no "p": the field is absent.
-        reshape_case{"duplicate_parent_first_wins", true, "r.p", R"({"r":{"m":1},"r":{"p":"/x"}})", "{}"},
-        reshape_case{"kept_value_written_whole", true, "r", R"({"r":{"p":1,"p":2},"x":0})",
+        selection_case{"duplicate_parent_first_wins", true, "r.p", R"({"r":{"m":1},"r":{"p":"/x"}})", "{}"},
+        selection_case{"kept_value_written_whole", true, "r", R"({"r":{"p":1,"p":2},"x":0})",
                      R"({"r":{"p":1,"p":2}})"}),
-    [](const testing::TestParamInfo<reshape_case>& i) { return std::string(i.param.name); });
+    [](const testing::TestParamInfo<selection_case>& i) { return std::string(i.param.name); });
 
 INSTANTIATE_TEST_SUITE_P(
     drop, reshape_json,
     testing::Values(
-        reshape_case{"top_level", false, "ts,n", event, R"({"level":"info","msg":"hi"})"},
-        reshape_case{"order_kept", false, "msg", event, R"({"ts":"t","level":"info","n":1})"},
-        reshape_case{"nested_path", false, "req.path", nested,
+        selection_case{"top_level", false, "ts,n", event, R"({"level":"info","msg":"hi"})"},
+        selection_case{"order_kept", false, "msg", event, R"({"ts":"t","level":"info","n":1})"},
+        selection_case{"nested_path", false, "req.path", nested,
                      R"({"a":1,"req":{"method":"GET","status":200},"z":true})"},
-        reshape_case{"whole_parent_covers_child", false, "req.path,req", nested, R"({"a":1,"z":true})"},
-        reshape_case{"emptied_parent_stays", false, "r.p", R"({"r":{"p":"/x"},"b":1})", R"({"r":{},"b":1})"},
-        reshape_case{"everything_dropped_is_empty_object", false, "a,b", R"({"a":1,"b":2})", "{}"},
-        reshape_case{"empty_event", false, "a", "{}", "{}"},
-        reshape_case{"absent_fields_ignored", false, "nope,a.b.c,req.nope", nested, nested},
-        reshape_case{"path_through_a_scalar", false, "a.b", R"({"a":5})", R"({"a":5})"},
-        reshape_case{"path_through_an_array", false, "a.b", R"({"a":[{"b":1}]})", R"({"a":[{"b":1}]})"},
-        reshape_case{"quoted_key_with_dot", false, R"(a["odd.key"])", R"({"a":{"odd.key":1,"odd":{"key":2}}})",
+        selection_case{"whole_parent_covers_child", false, "req.path,req", nested, R"({"a":1,"z":true})"},
+        selection_case{"emptied_parent_stays", false, "r.p", R"({"r":{"p":"/x"},"b":1})", R"({"r":{},"b":1})"},
+        selection_case{"everything_dropped_is_empty_object", false, "a,b", R"({"a":1,"b":2})", "{}"},
+        selection_case{"empty_event", false, "a", "{}", "{}"},
+        selection_case{"absent_fields_ignored", false, "nope,a.b.c,req.nope", nested, nested},
+        selection_case{"path_through_a_scalar", false, "a.b", R"({"a":5})", R"({"a":5})"},
+        selection_case{"path_through_an_array", false, "a.b", R"({"a":[{"b":1}]})", R"({"a":[{"b":1}]})"},
+        selection_case{"quoted_key_with_dot", false, R"(a["odd.key"])", R"({"a":{"odd.key":1,"odd":{"key":2}}})",
                      R"({"a":{"odd":{"key":2}}})"},
-        reshape_case{"duplicate_key_all_dropped", false, "a", R"({"a":1,"b":2,"a":3})", R"({"b":2})"},
-        reshape_case{"duplicate_parents_each_reshaped", false, "r.p", R"({"r":{"p":1,"m":2},"r":{"p":3}})",
+        selection_case{"duplicate_key_all_dropped", false, "a", R"({"a":1,"b":2,"a":3})", R"({"b":2})"},
+        selection_case{"duplicate_parents_each_reshaped", false, "r.p", R"({"r":{"p":1,"m":2},"r":{"p":3}})",
                      R"({"r":{"m":2},"r":{}})"},
-        reshape_case{"untouched_duplicates_written_as_they_came", false, "b", R"({"a":1,"a":2,"b":3})",
+        selection_case{"untouched_duplicates_written_as_they_came", false, "b", R"({"a":1,"a":2,"b":3})",
                      R"({"a":1,"a":2})"},
-        reshape_case{"keys_and_strings_reescaped", false, "x",
+        selection_case{"keys_and_strings_reescaped", false, "x",
                      "{\"k\\n\\u0001\":\"v\\\"\\\\\\/\\u00e9\\b\\f\\r\\t\\u001f\",\"x\":0}",
                      "{\"k\\n\\u0001\":\"v\\\"\\\\/\xc3\xa9\\b\\f\\r\\t\\u001f\"}"}),
-    [](const testing::TestParamInfo<reshape_case>& i) { return std::string(i.param.name); });
+    [](const testing::TestParamInfo<selection_case>& i) { return std::string(i.param.name); });
 
 TEST(field_selection, appends_to_what_is_already_there) {
   simdjson::dom::parser parser;

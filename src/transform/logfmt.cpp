@@ -28,28 +28,15 @@ bool needs_quotes(std::string_view s) {
   return false;
 }
 
-// The text between the quotes. A backslash does not force quotes but is escaped once
-// inside them, so `\"` stays unambiguous.
-void append_escaped(std::string_view s, std::string& out) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    char e = logfmt_class[c];
-    if (c == '\\') e = '\\';
-    if (e == 0 || e == 'q') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    out.push_back('\\');
-    out.push_back(e);
-    if (e == 'u') {
-      out.append("00");
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 0xf]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-}
+// The text between the quotes: the escapes of logfmt_class, and a backslash, which does
+// not force quotes, escaped once inside them so that `\"` stays unambiguous.
+constexpr std::array<char, 256> logfmt_escapes = [] {
+  std::array<char, 256> t = logfmt_class;
+  for (char& e : t)
+    if (e == 'q') e = 0;
+  t['\\'] = '\\';
+  return t;
+}();
 
 void append_value(std::string_view s, std::string& out) {
   if (!s.empty() && !needs_quotes(s)) {
@@ -57,7 +44,7 @@ void append_value(std::string_view s, std::string& out) {
     return;
   }
   out.push_back('"');
-  append_escaped(s, out);
+  append_escaped(s, logfmt_escapes, out);
   out.push_back('"');
 }
 
@@ -73,7 +60,7 @@ void append_key_parts(const logfmt_key& key, bool quoted, std::string& out) {
     out.push_back('.');
   }
   if (quoted) {
-    append_escaped(key.name, out);
+    append_escaped(key.name, logfmt_escapes, out);
   } else {
     out.append(key.name);
   }

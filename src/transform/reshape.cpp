@@ -192,13 +192,12 @@ void add_path(node& root, const field_path& path) {
 
 }  // namespace
 
-void write_json_string(std::string_view s, std::string& out) {
+void append_escaped(std::string_view s, const std::array<char, 256>& escapes, std::string& out) {
   static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
   std::size_t run = 0;  // start of the bytes not yet copied
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const char e = json_escapes[c];
+    const char e = escapes[c];
     if (e == 0) continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
@@ -211,6 +210,11 @@ void write_json_string(std::string_view s, std::string& out) {
     }
   }
   out.append(s.data() + run, s.size() - run);
+}
+
+void write_json_string(std::string_view s, std::string& out) {
+  out.push_back('"');
+  append_escaped(s, json_escapes, out);
   out.push_back('"');
 }
 

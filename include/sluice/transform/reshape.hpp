@@ -21,6 +21,7 @@
 // - Array index steps (`tags[0]`) are refused at start-up: a usage_error.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -32,6 +33,10 @@ namespace sluice {
 
 // Appends `v` as minified JSON.
 void write_json_value(simdjson::dom::element v, std::string& out);
+
+// Appends `s`, writing each byte whose entry in `escapes` is not 0 as a backslash and
+// that entry ('u': \u00XX). The JSON and logfmt string writers differ only in the table.
+void append_escaped(std::string_view s, const std::array<char, 256>& escapes, std::string& out);
 
 // Appends `s` as a JSON string literal, quotes included.
 void write_json_string(std::string_view s, std::string& out);
