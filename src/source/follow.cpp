@@ -55,10 +55,19 @@ class file_stream final : public byte_stream {
  public:
   int fd = -1;
   std::uint64_t pos = 0;
+  // The fingerprint the file must still show for what was read to be this content's
+  // (empty: not checked). Between sluice's last look at a file and a read (a wait for
+  // a read-ahead slot, a descheduled thread) the file may be copytruncated and regrown
+  // past `pos`: the bytes read would be the new content's, taken for the old one's
+  // continuation. Checked after the read, such bytes are dropped as if nothing was
+  // there; the next look at the file sees the new content (read from 0) and the copy
+  // supplies the rest of the old one.
+  std::string expect;
   long read(char* dst, std::size_t n) override {
     for (;;) {
       const ssize_t got = ::pread(fd, dst, n, static_cast<off_t>(pos));
       if (got < 0 && errno == EINTR) continue;
+      if (got > 0 && !expect.empty() && file_identity(fd) != expect) return 0;
       if (got > 0) pos += static_cast<std::uint64_t>(got);
       return static_cast<long>(got);
     }
@@ -164,6 +173,7 @@ follow_reader::content& follow_reader::content_for(const std::string& identity, 
     start = end_of_last_line(f.fd, f.last_size);
   }
   slot->identity = identity;
+  slot->in.expect = identity.substr(0, identity.find('#'));
   slot->in.pos = start;
   slot->framer.start_input(start);
   slot->src = &add_source(f.path, identity);
@@ -259,7 +269,8 @@ void follow_reader::check_file(followed_file& f, bool first_start) {
   if (!now.empty() && now == f.identity.substr(0, f.identity.find('#'))) {
     if (!shrank) return;  // grown: the same content
     // Truncated and rewritten with the very same first line: a new content all the same.
-    now += "#" + std::to_string(++f.restarts);
+    now += '#';
+    now += std::to_string(++f.restarts);
   }
   if (now == f.identity) return;
   if (!f.identity.empty()) spdlog::debug("{} was truncated or rewritten: reading its new content from 0", f.path);

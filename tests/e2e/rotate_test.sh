@@ -6,7 +6,8 @@
 # (--rate) lagging behind through several rotations loses nothing either (rename, delete).
 # Then rotations while sluice is stopped (SIGSTOP/SIGCONT), the races made deterministic:
 # two renames, copytruncate regrown past the old offset or to the very same size, and
-# copytruncate while sluice holds a partial line. ROTATE_ONLY=REGEX picks scenarios.
+# copytruncate while sluice holds a partial line; and copytruncate regrown past the read
+# position while the reader waits for a read-ahead slot. ROTATE_ONLY=REGEX picks scenarios.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -182,6 +183,29 @@ scenario_stopped_ct_partial() {
   paused_finish stopped-ct-partial 20
   assert_eq "$(grep -cxF "$line" "$T/stopped-ct-partial.out" || true)" 1 "the line held partial comes out whole, once"
 }
+scenario_blocked_ct_regrow() {
+  step "blocked reader: copytruncate, regrown past the read position while the reader waits for a read-ahead slot"
+  # A slow sink keeps the pipeline full, so the reader spends its time waiting for a slot
+  # between looking at app.log and reading it. The file is copied, truncated and regrown
+  # past the read position meanwhile: the bytes there are the new content's and must not
+  # be taken for the rest of the old one (a fragment, then lines twice).
+  local name=blocked-ct-regrow
+  DIR="$T/$name"
+  mkdir -p "$DIR"
+  "$LOG_WRITER" --path "$DIR/app.log" --lines 2000 --src r
+  start_sluice "$name" -F --from-start --rate 1000/s --batch-bytes 4KiB --read-ahead 1 --parse-tokens 1 \
+    --sink-tokens 1 --dead-letter "$T/$name.dead" "$DIR/app.log*"
+  PID=$SLUICE_PID
+  wait_src "$T/$name.out" r 200 10
+  # Stopped, so that the reader cannot look at the file between the truncation and the
+  # regrowth; it is almost surely waiting for a slot (the sink takes 15 ms per batch).
+  kill -STOP "$PID"
+  cp "$DIR/app.log" "$DIR/app.log.1"
+  truncate -s 0 "$DIR/app.log"
+  "$LOG_WRITER" --path "$DIR/app.log" --lines 3000 --start 2000 --gen 1 --src r
+  kill -CONT "$PID"
+  paused_finish "$name" 4999
+}
 scenario_slow_sink_delete() {
   step "slow sink, delete: sluice --rate 4000/s lags while app.log is deleted and recreated every 2000 lines"
   # DESIGN.md §2.3: followed files are read later, nothing is dropped. A file deleted
@@ -192,7 +216,7 @@ scenario_slow_sink_delete() {
 
 # ROTATE_ONLY=REGEX runs only the scenarios whose names match (e.g. ROTATE_ONLY=stopped).
 for sc in rename copytruncate delete rename_slow slow_sink stopped_rename stopped_ct_regrow \
-  stopped_ct_same_size stopped_ct_partial slow_sink_delete; do
+  stopped_ct_same_size stopped_ct_partial blocked_ct_regrow slow_sink_delete; do
   if [[ -z "${ROTATE_ONLY:-}" || "$sc" =~ $ROTATE_ONLY ]]; then "scenario_$sc"; fi
 done
 
