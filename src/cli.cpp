@@ -320,10 +320,6 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   }
   if (!cfg.checkpoint.empty()) {
     if (stdin_only) throw usage_error("--checkpoint needs files: stdin cannot be resumed");
-    // Offsets move in sequence order as batches are finished with; unordered or
-    // dropped batches would let them run ahead of the output.
-    if (cfg.unordered) throw usage_error("--checkpoint cannot be used with --unordered");
-    if (cfg.on_full == on_full_policy::drop) throw usage_error("--checkpoint cannot be used with --on-full drop");
   } else if (cfg.reset_checkpoint) {
     throw usage_error("--reset-checkpoint needs --checkpoint");
   }

@@ -308,9 +308,9 @@ struct pipeline::impl {
   }
 
   void finish(batch* b) {
-    // Finished with in sequence order (ordered mode), so the checkpoint moves forward
-    // only past what is written; abandoned batches never move it.
-    if (b->delivered || b->events_written > 0) rd->finished(*b);
+    // Every batch, in whatever order it finishes: the reader commits offsets in sequence
+    // order, only past what was written (abandoned batches never move them).
+    rd->finished(*b);
     pool.release(b);
     // Notified under the lock: run() may return and the pipeline be destroyed as soon
     // as it sees the last batch finished. run() only needs waking for the last batch,

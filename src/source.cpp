@@ -61,12 +61,25 @@ const input_source& input_reader::add_source(std::string name, std::string ident
 }
 
 void input_reader::finished(const batch& b) {
-  if (checkpoints_ == nullptr || b.origin == nullptr || b.origin->identity.empty()) return;
-  if (b.delivered) {
-    checkpoints_->commit(b.origin->identity, b.origin->name, b.end_offset);
-  } else if (b.events_written > 0 && b.events_written <= b.event_ends.size()) {
-    // Written in part (a drain that timed out): just past the last event written.
-    checkpoints_->commit(b.origin->identity, b.origin->name, b.offset + b.event_ends[b.events_written - 1]);
+  if (checkpoints_ == nullptr) return;
+  finished_batch f{b.origin};
+  if (b.origin != nullptr && !b.origin->identity.empty()) {
+    if (b.delivered) {
+      f.offset = b.end_offset;
+      f.commit = true;
+    } else if (b.events_written > 0 && b.events_written <= b.event_ends.size()) {
+      // Written in part (a drain that timed out): just past the last event written.
+      f.offset = b.offset + b.event_ends[b.events_written - 1];
+      f.commit = true;
+    }
+  }
+  std::lock_guard lock(finished_mutex_);
+  finished_early_.emplace(b.seq, f);
+  for (auto it = finished_early_.begin(); it != finished_early_.end() && it->first == next_to_commit_;
+       it = finished_early_.erase(it)) {
+    ++next_to_commit_;
+    const finished_batch& done = it->second;
+    if (done.commit) checkpoints_->commit(done.origin->identity, done.origin->name, done.offset);
   }
 }
 

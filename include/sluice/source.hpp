@@ -13,7 +13,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -70,8 +72,10 @@ class input_reader {
   bool stopping() const { return stop_.load(std::memory_order_acquire); }
   // Inputs that could not be opened or read.
   std::uint64_t failed_inputs() const { return failed_inputs_.load(std::memory_order_relaxed); }
-  // A batch was finished with (written, or its events filtered or invalid): its input
-  // offset may be checkpointed. Called in sequence order, from the sink thread.
+  // A batch was finished with (written, dropped, or its events filtered or invalid).
+  // Every emitted batch must come here once, in any order and from any thread: offsets
+  // are checkpointed in sequence order, so a checkpoint never passes a batch still in
+  // flight (--unordered, --on-full drop).
   void finished(const batch& b);
 
  protected:
@@ -91,6 +95,15 @@ class input_reader {
   std::uint64_t seq_ = 0;
 
  private:
+  // Batches finished before an earlier one, by sequence number, with what they commit.
+  struct finished_batch {
+    const input_source* origin = nullptr;
+    std::uint64_t offset = 0;
+    bool commit = false;
+  };
+  std::mutex finished_mutex_;
+  std::map<std::uint64_t, finished_batch> finished_early_;
+  std::uint64_t next_to_commit_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> failed_inputs_{0};
   std::deque<input_source> sources_;  // grows only (deque: elements never move)

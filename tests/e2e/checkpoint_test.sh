@@ -4,7 +4,7 @@
 # SIGTERM then restart repeats nothing; a file rotated while sluice was down is found by
 # its first line under its new name; a corrupt checkpoint is exit 1 (never a silent
 # restart); --checkpoint with stdin alone is exit 2; a new file on a reused inode is read
-# from 0.
+# from 0; with --unordered or --on-full drop offsets still move in input order.
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -41,6 +41,27 @@ assert_eq "$RC" 0 "run after the append: exit status"
 assert_same_file "$T/a3.out" "$(tail -n 500 "$T/a/a.ndjson" | snap a3.want)" "run after the append: the 500 new lines only"
 run_once a4 --checkpoint "$CP" "$T/a/a.ndjson" "$T/a/b.ndjson"
 assert_eq "$(size_of "$T/a4.out")" 0 "one more rerun: output bytes"
+
+step "(a') --unordered, and --on-full drop behind a slow sink: offsets still move in input order"
+mkdir -p "$T/u" "$T/ucp" "$T/dcp"
+"$LOG_WRITER" --path "$T/u/u.ndjson" --lines 3000 --src u
+run_once u1 --checkpoint "$T/ucp/cp.json" --unordered --batch-bytes 4KiB "$T/u/u.ndjson"
+assert_eq "$RC" 0 "--unordered: first run exit status"
+assert_same_file "$(sort "$T/u1.out" | snap u1.sorted)" "$(sort "$T/u/u.ndjson" | snap u1.want)" "--unordered: every line once"
+run_once u2 --checkpoint "$T/ucp/cp.json" --unordered "$T/u/u.ndjson"
+assert_eq "$(size_of "$T/u2.out")" 0 "--unordered: rerun output bytes"
+# Dropped batches are finished with (and counted), so the checkpoint moves past them
+# once a later batch is written; what follows the last written line is read again.
+run_once d1 --checkpoint "$T/dcp/cp.json" --on-full drop --rate 2000/s --batch-bytes 4KiB --stats "$T/u/u.ndjson"
+assert_eq "$RC" 0 "--on-full drop: first run exit status"
+dropped="$(grep '"final"' "$T/d1.err" | jq -r .sink.dropped_events)"
+assert_eq "$(($(lines_of "$T/d1.out") + dropped))" 3000 "--on-full drop: written + dropped"
+[[ "$dropped" -gt 0 ]] || fail "--on-full drop: nothing was dropped; the sink was not slow enough"
+ok "--on-full drop: $dropped events dropped"
+last="$(tail -n 1 "$T/d1.out")"
+run_once d2 --checkpoint "$T/dcp/cp.json" "$T/u/u.ndjson"
+assert_same_file "$T/d2.out" "$(grep -A 100000 -xF "$last" "$T/u/u.ndjson" | tail -n +2 | snap d2.want)" \
+  "--on-full drop: the rerun reads exactly what followed the last written line"
 
 # follow_run NAME DIR CP: sluice -F --from-start --checkpoint CP DIR/app.log, output to
 # NAME.out (-o, appended). --from-start makes the empty app.log present at the first start
