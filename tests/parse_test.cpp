@@ -507,6 +507,8 @@ TEST(BatchStream, HandsOverAtTheFirstLineThatIsNotOneObject) {
       {"too deep", std::string(2000, '[') + std::string(2000, ']')},
       {"deep object", "{\"a\":" + std::string(1100, '[') + std::string(1100, ']') + "}"},
       {"NUL byte", std::string("{\"a\":1}\0", 8)},
+      {"byte order mark", "\xef\xbb\xbf{\"a\":1}"},
+      {"form feed (not JSON whitespace)", "\f{\"a\":1}"},
   };
   for (const auto& [what, bad] : cases) {
     SCOPED_TRACE(what);
