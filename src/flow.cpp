@@ -318,7 +318,7 @@ struct pipeline::impl {
     // every batch cost a context switch each (and one more on this mutex).
     std::lock_guard lock(done_mutex);
     ++finished;
-    if (watch_each_finish || (reader_done && finished == total)) done_cv.notify_all();
+    if (drain_abandoned || (reader_done && finished == total)) done_cv.notify_all();
   }
 
   const config& cfg;
@@ -353,7 +353,7 @@ struct pipeline::impl {
   std::uint64_t total = 0;
   bool reader_done = false;
   bool stop_requested = false;
-  bool watch_each_finish = false;  // run() waits for any progress (abandoned drain)
+  bool drain_abandoned = false;  // the drain timed out: run() watches each batch finish
   std::chrono::steady_clock::time_point drain_deadline;
 };
 
@@ -434,22 +434,20 @@ run_result pipeline::run() {
     m.done_cv.notify_all();
   });
 
-  bool abandoned = false;
   bool stuck = false;
   {
     std::unique_lock lock(m.done_mutex);
     for (;;) {
       if (m.reader_done && m.finished == m.total) break;
-      if (m.stop_requested && !abandoned) {
+      if (m.stop_requested && !m.drain_abandoned) {
         if (m.done_cv.wait_until(lock, m.drain_deadline) == std::cv_status::timeout) {
           // The drain timed out: what is still in flight is counted as undelivered.
-          abandoned = true;
-          m.watch_each_finish = true;
+          m.drain_abandoned = true;
           m.sink->abandon();
         }
         continue;
       }
-      if (abandoned) {
+      if (m.drain_abandoned) {
         // Abandoned batches finish at once unless the sink is stuck inside a write()
         // that never returns (an output nobody reads): then give up on it.
         if (m.done_cv.wait_for(lock, std::chrono::seconds(2)) == std::cv_status::timeout &&

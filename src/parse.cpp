@@ -206,7 +206,6 @@ const char* batch_parser::parse_as_stream(batch& b) {
     return begin;
   }
   auto doc = stream.begin();
-  bool first = true;
   const char* p = begin;
   while (p < end) {
     const char* const line_start = p;
@@ -216,8 +215,6 @@ const char* batch_parser::parse_as_stream(batch& b) {
       ++b.counts.empty;
       continue;
     }
-    if (!first) ++doc;
-    first = false;
     if (!(doc != stream.end()) || raw.size() > max_line_bytes_) return line_start;
     auto parsed = *doc;
     if (parsed.error() != simdjson::SUCCESS) return line_start;
@@ -230,6 +227,7 @@ const char* batch_parser::parse_as_stream(batch& b) {
     ++b.counts.lines;
     ++streamed_lines_;
     accept(b, root, line, p);
+    ++doc;
   }
   return end;
 }

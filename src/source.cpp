@@ -62,15 +62,13 @@ const input_source& input_reader::add_source(std::string name, std::string ident
 
 void input_reader::finished(const batch& b) {
   if (checkpoints_ == nullptr) return;
-  finished_batch f{b.origin};
+  finished_batch f{b.origin, std::nullopt};
   if (b.origin != nullptr && !b.origin->identity.empty()) {
     if (b.delivered) {
-      f.offset = b.end_offset;
-      f.commit = true;
+      f.commit = b.end_offset;
     } else if (b.events_written > 0 && b.events_written <= b.event_ends.size()) {
       // Written in part (a drain that timed out): just past the last event written.
-      f.offset = b.offset + b.event_ends[b.events_written - 1];
-      f.commit = true;
+      f.commit = b.offset + b.event_ends[b.events_written - 1];
     }
   }
   std::lock_guard lock(finished_mutex_);
@@ -79,7 +77,7 @@ void input_reader::finished(const batch& b) {
        it = finished_early_.erase(it)) {
     ++next_to_commit_;
     const finished_batch& done = it->second;
-    if (done.commit) checkpoints_->commit(done.origin->identity, done.origin->name, done.offset);
+    if (done.commit) checkpoints_->commit(done.origin->identity, done.origin->name, *done.commit);
   }
 }
 

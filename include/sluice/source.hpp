@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,8 +99,7 @@ class input_reader {
   // Batches finished before an earlier one, by sequence number, with what they commit.
   struct finished_batch {
     const input_source* origin = nullptr;
-    std::uint64_t offset = 0;
-    bool commit = false;
+    std::optional<std::uint64_t> commit;  // the offset to commit, if any
   };
   std::mutex finished_mutex_;
   std::map<std::uint64_t, finished_batch> finished_early_;

@@ -7,6 +7,7 @@
 #include <glob.h>
 #include <poll.h>
 #include <string.h>  // memrchr
+#include <string_view>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +31,10 @@ constexpr int rescan_ms = 1000;
 std::int64_t mtime_ns(const struct stat& st) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
+
+// A content's identity is the file's fingerprint, plus "#N" for the Nth time the file was
+// truncated and rewritten with the same first line.
+std::string_view fingerprint_of(std::string_view identity) { return identity.substr(0, identity.find('#')); }
 
 bool has_glob(const std::string& p) { return p.find_first_of("*?[") != std::string::npos; }
 
@@ -173,7 +178,7 @@ follow_reader::content& follow_reader::content_for(const std::string& identity, 
     start = end_of_last_line(f.fd, f.last_size);
   }
   slot->identity = identity;
-  slot->in.expect = identity.substr(0, identity.find('#'));
+  slot->in.expect = fingerprint_of(identity);
   slot->in.pos = start;
   slot->framer.start_input(start);
   slot->src = &add_source(f.path, identity);
@@ -266,7 +271,7 @@ void follow_reader::check_file(followed_file& f, bool first_start) {
   // past its old size before sluice looks.
   const auto id = size == 0 ? std::nullopt : file_identity(f.fd);
   std::string now = id ? *id : std::string();
-  if (!now.empty() && now == f.identity.substr(0, f.identity.find('#'))) {
+  if (!now.empty() && now == fingerprint_of(f.identity)) {
     if (!shrank) return;  // grown: the same content
     // Truncated and rewritten with the very same first line: a new content all the same.
     now += '#';
