@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -13,9 +12,7 @@
 #include <oneapi/tbb/task_arena.h>
 #include <spdlog/spdlog.h>
 
-#include "sluice/metrics.hpp"
 #include "sluice/parse.hpp"
-#include "sluice/progress.hpp"
 #include "sluice/source.hpp"
 #include "sluice/source/checkpoint.hpp"
 #include "sluice/transform.hpp"
@@ -74,42 +71,6 @@ class slot_count {
   std::atomic<int> releasing_{0};  // release() calls not yet returned
 };
 
-// Periodic --stats lines on a thread of their own.
-class stats_reporter {
- public:
-  stats_reporter(const pipeline_stats& stats, std::FILE* out, double interval_s)
-      : stats_(stats), out_(out) {
-    if (interval_s <= 0) return;
-    thread_ = std::thread([this, interval_s] {
-      std::unique_lock lock(mutex_);
-      const auto period = std::chrono::duration<double>(interval_s);
-      while (!cv_.wait_for(lock, period, [&] { return stopped_; })) print("interval");
-    });
-  }
-  ~stats_reporter() { stop(); }
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopped_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-  void print(const char* kind) {
-    const std::string line = stats_.to_json(kind);
-    std::fprintf(out_, "%s\n", line.c_str());
-    std::fflush(out_);
-  }
-
- private:
-  const pipeline_stats& stats_;
-  std::FILE* out_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stopped_ = false;
-  std::thread thread_;
-};
-
 // Published (handoff_release) once the graph is built; every node body acquires it first,
 // so TSan sees that bodies run after the nodes they live in were constructed.
 char graph_built;
@@ -119,27 +80,25 @@ char graph_built;
 struct pipeline::impl {
   using sink_node = tf::async_node<batch*, long>;
 
-  impl(const config& c, pipeline_stats& s, std::unique_ptr<output> out, std::unique_ptr<output> dead,
-       pipeline_hooks h)
+  impl(const config& c, pipeline_stats& s, pipeline_parts parts, pipeline_hooks h)
       : cfg(c),
         st(s),
         hooks(std::move(h)),
         pool(c.batch_bytes, s.batches_alive),
         read_ahead(c.read_ahead),
-        checkpoints(c.checkpoint.empty() ? nullptr
-                                         : std::make_unique<checkpoint_store>(c.checkpoint, c.reset_checkpoint)),
-        rd(make_reader(c, s.reader, checkpoints.get())),
+        checkpoints(parts.checkpoints),
+        rd(std::move(parts.source)),
         tr(c),
-        dl(c.dead_letter_fmt, static_cast<bool>(dead)),
+        dl(c.dead_letter_fmt, static_cast<bool>(parts.dead)),
         parallelism(oneapi::tbb::global_control::max_allowed_parallelism, c.parse_threads + 1),
         // No slot reserved for an external thread: the parse_threads workers do all the
         // parsing; the reader and sink threads only hand work over.
         // parse_threads workers, plus a slot for the thread that builds and finally waits
         // (it does no parsing: it sleeps in run() while the workers parse).
         arena(static_cast<int>(c.parse_threads) + 1, 1) {
-    sink = std::make_unique<sink_stage>(cfg, std::move(out), std::move(dead), st.sink,
-                                        [this](batch* b) { written(b); });
-    sink->on_stop = [this](write_status) {
+    sink = std::make_unique<sink_stage>(cfg, std::move(parts.out), std::move(parts.dead), st.sink,
+                                        [this](batch* b) { written(b); }, hooks.retry);
+    sink->on_stop = [this](sink_status) {
       rd->stop();
       read_ahead.wake_all();
     };
@@ -295,7 +254,7 @@ struct pipeline::impl {
     finish(b);
   }
 
-  // --- sink thread ---
+  // --- sink stage (its thread): the batch's outcome is final ---
   void written(batch* b) {
     st.sink.tokens.sub();
     if (cfg.on_full == on_full_policy::block) {
@@ -326,7 +285,7 @@ struct pipeline::impl {
   pipeline_hooks hooks;
   batch_pool pool;
   slot_count read_ahead;
-  std::unique_ptr<checkpoint_store> checkpoints;
+  checkpoint_store* checkpoints;
   std::unique_ptr<input_reader> rd;
   transform tr;
   dead_letter_writer dl;
@@ -357,26 +316,15 @@ struct pipeline::impl {
   std::chrono::steady_clock::time_point drain_deadline;
 };
 
-pipeline::pipeline(config cfg, std::unique_ptr<output> out, std::unique_ptr<output> dead, pipeline_hooks hooks)
-    : cfg_(std::move(cfg)), stats_(std::make_unique<pipeline_stats>()) {
-  cfg_.resolve_defaults();
-  if (!out) out = open_output(cfg_.output);
-  if (!dead && !cfg_.dead_letter.empty()) dead = open_output(cfg_.dead_letter);
-  stats_->reader.read_ahead.limit = static_cast<std::int64_t>(cfg_.read_ahead);
-  stats_->parse.tokens.limit = static_cast<std::int64_t>(cfg_.parse_tokens);
-  stats_->sink.tokens.limit = static_cast<std::int64_t>(cfg_.sink_tokens);
-  stats_->batches_alive.limit = static_cast<std::int64_t>(cfg_.max_batches_alive());
-  impl_ = std::make_unique<impl>(cfg_, *stats_, std::move(out), std::move(dead), std::move(hooks));
-  if (!cfg_.metrics_host.empty())
-    metrics_ = std::make_unique<metrics_server>(*stats_, listen_address{cfg_.metrics_host, cfg_.metrics_port},
-                                                cfg_.stall_timeout_s);
+pipeline::pipeline(const config& cfg, pipeline_stats& stats, pipeline_parts parts, pipeline_hooks hooks) {
+  stats.reader.read_ahead.limit = static_cast<std::int64_t>(cfg.read_ahead);
+  stats.parse.tokens.limit = static_cast<std::int64_t>(cfg.parse_tokens);
+  stats.sink.tokens.limit = static_cast<std::int64_t>(cfg.sink_tokens);
+  stats.batches_alive.limit = static_cast<std::int64_t>(cfg.max_batches_alive());
+  impl_ = std::make_unique<impl>(cfg, stats, std::move(parts), std::move(hooks));
 }
 
-int pipeline::metrics_port() const { return metrics_ ? metrics_->port() : 0; }
-
-pipeline::~pipeline() {
-  metrics_.reset();  // stop serving before the stats it reads go away
-}
+pipeline::~pipeline() = default;
 
 void pipeline::stop() {
   {
@@ -385,7 +333,7 @@ void pipeline::stop() {
       impl_->stop_requested = true;
       impl_->drain_deadline = std::chrono::steady_clock::now() +
                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                  std::chrono::duration<double>(cfg_.drain_timeout_s));
+                                  std::chrono::duration<double>(impl_->cfg.drain_timeout_s));
     }
   }
   impl_->rd->stop();
@@ -396,18 +344,8 @@ void pipeline::stop() {
 
 void pipeline::reopen_outputs() { impl_->sink->request_reopen(); }
 
-run_result pipeline::run() {
+pipeline_result pipeline::run() {
   auto& m = *impl_;
-  std::FILE* stats_out = stderr;
-  if (cfg_.stats && !cfg_.stats_file.empty()) {
-    stats_out = std::fopen(cfg_.stats_file.c_str(), "a");
-    if (stats_out == nullptr) {
-      return {exit_code::runtime_failure, fmt::format("cannot open --stats-file {}", cfg_.stats_file), 0};
-    }
-  }
-  stats_reporter reporter(*stats_, stats_out, cfg_.stats ? cfg_.stats_interval_s : 0);
-  progress_line progress(cfg_, *stats_);
-
   m.sink->start();
   // The reader runs outside the arena; while it may still put batches in, the graph
   // must not look finished.
@@ -426,7 +364,15 @@ run_result pipeline::run() {
           m.release_read_ahead();
         },
     };
-    const std::uint64_t total = m.rd->run(h);
+    // Component code: nothing may escape this thread (std::terminate). A source that
+    // throws has ended; what it emitted is still delivered.
+    std::uint64_t total = 0;
+    try {
+      total = m.rd->run(h);
+    } catch (const std::exception& e) {
+      spdlog::error("input: {}", e.what());
+      total = m.rd->emitted();
+    }
     m.g->release_wait();
     std::lock_guard lock(m.done_mutex);
     m.total = total;
@@ -434,7 +380,7 @@ run_result pipeline::run() {
     m.done_cv.notify_all();
   });
 
-  bool stuck = false;
+  pipeline_result r;
   {
     std::unique_lock lock(m.done_mutex);
     for (;;) {
@@ -443,6 +389,7 @@ run_result pipeline::run() {
         if (m.done_cv.wait_until(lock, m.drain_deadline) == std::cv_status::timeout) {
           // The drain timed out: what is still in flight is counted as undelivered.
           m.drain_abandoned = true;
+          r.drain_timed_out = true;
           m.sink->abandon();
         }
         continue;
@@ -452,7 +399,7 @@ run_result pipeline::run() {
         // that never returns (an output nobody reads): then give up on it.
         if (m.done_cv.wait_for(lock, std::chrono::seconds(2)) == std::cv_status::timeout &&
             !(m.reader_done && m.finished == m.total)) {
-          stuck = true;
+          r.stuck = true;
           break;
         }
         continue;
@@ -460,52 +407,19 @@ run_result pipeline::run() {
       m.done_cv.wait(lock);
     }
   }
-  if (stuck) {
+  if (r.stuck) {
     // The threads cannot be joined; the caller must exit the process (main does).
     reader_thread.detach();
-    progress.stop();
-    reporter.stop();
-    if (cfg_.stats) reporter.print("final");
-    const auto read = stats_->parse.events_out.load();
-    const auto written = stats_->sink.events_out.load();
-    return {exit_code::runtime_failure,
-            fmt::format("drain timed out after {} s with the output blocked: {} events read were not delivered",
-                        cfg_.drain_timeout_s, read - std::min(read, written)),
-            read - std::min(read, written), true};
+    r.status = sink_status::failed;
+    return r;
   }
   reader_thread.join();
   m.arena.execute([&m] { m.g->wait_for_all(); });
   m.sink->close();
   m.sink->join();
-  progress.stop();
-  reporter.stop();
-  if (cfg_.stats) reporter.print("final");
-  if (stats_out != stderr) std::fclose(stats_out);
-
-  run_result r;
-  r.undelivered = stats_->sink.undelivered_events.load();
-  const auto sink_status = m.sink->status();
-  if (sink_status == write_status::failed) {
-    r.code = exit_code::runtime_failure;
-    r.message = m.sink->error();
-  } else if (sink_status == write_status::closed) {
-    r.code = exit_code::ok;  // stdout's reader went away: a normal end, quietly
-  } else if (r.undelivered > 0) {
-    r.code = exit_code::runtime_failure;
-    r.message = fmt::format("drain timed out after {} s: {} events read were not delivered",
-                            cfg_.drain_timeout_s, r.undelivered);
-  } else if (m.checkpoints && m.checkpoints->save_failed()) {
-    r.code = exit_code::runtime_failure;
-    r.message = fmt::format("the checkpoint {} could not be saved: a restart would read again", cfg_.checkpoint);
-  } else if (m.rd->failed_inputs() > 0) {
-    r.code = exit_code::runtime_failure;
-    r.message = fmt::format("{} input(s) could not be read", m.rd->failed_inputs());
-  }
-  const auto invalid = stats_->parse.invalid.load() + stats_->parse.oversize.load();
-  if (invalid > 0 && cfg_.dead_letter.empty())
-    spdlog::warn("{} lines were invalid or oversize and skipped (keep them with --dead-letter PATH)", invalid);
-  const auto dropped = stats_->sink.dropped_events.load();
-  if (dropped > 0) spdlog::warn("{} events dropped because the sink was full (--on-full drop)", dropped);
+  r.status = m.sink->status();
+  r.error = m.sink->error();
+  r.failed_inputs = m.rd->failed_inputs();
   return r;
 }
 

@@ -1,5 +1,5 @@
-// main only wires the command line to the pipeline, handles signals, and maps the
-// outcome to an exit code (DESIGN.md §4).
+// main only wires the command line and signals to the app (app.hpp, the composition
+// root) and exits with the code it reports (DESIGN.md §4).
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -10,9 +10,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "sluice/app.hpp"
 #include "sluice/cli.hpp"
 #include "sluice/errors.hpp"
-#include "sluice/flow.hpp"
 
 namespace {
 
@@ -25,7 +25,7 @@ void setup_logging(const std::string& level) {
 
 // Signals are taken by one thread with sigwait(), so the pipeline's threads never run
 // a handler and stop() can lock and notify like any other call.
-void watch_signals(sluice::pipeline& p, const sigset_t& set) {
+void watch_signals(sluice::app& p, const sigset_t& set) {
   std::thread([&p, set] {
     bool stopping = false;
     for (;;) {
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   try {
-    sluice::pipeline p(*cfg);
+    sluice::app p(*cfg);
     spdlog::debug("config: threads={} batch={}B max_line={}B read_ahead={} parse_tokens={} sink_tokens={} "
                   "rate={}/s rate_bytes={}B/s on_full={}",
                   p.cfg().parse_threads, p.cfg().batch_bytes, p.cfg().max_line_bytes, p.cfg().read_ahead,
@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
     spdlog::shutdown();
     // Exit without unwinding: the signal thread may still be in sigwait().
     std::_Exit(static_cast<int>(r.code));
+  } catch (const sluice::usage_error& e) {
+    std::fprintf(stderr, "sluice: %s\n", e.what());
+    return static_cast<int>(sluice::exit_code::usage);
   } catch (const sluice::startup_error& e) {
     std::fprintf(stderr, "sluice: %s\n", e.what());
     return static_cast<int>(sluice::exit_code::runtime_failure);

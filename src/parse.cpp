@@ -83,23 +83,16 @@ line_verdict classify_line(simdjson::dom::parser& parser, std::string_view line,
   return {};
 }
 
-void dead_letter_writer::add(std::string& dead, line_verdict why, std::string_view source,
-                             std::uint64_t offset, std::string_view line, std::uint64_t length) const {
-  if (!enabled_) return;
-  if (fmt_ == dead_letter_format::raw) {
+void append_dead_letter_record(std::string& dead, dead_letter_format fmt, std::string_view reason,
+                               std::string_view error, std::string_view source, std::uint64_t offset,
+                               std::uint64_t length, std::string_view line) {
+  if (fmt == dead_letter_format::raw) {
     dead.append(line);
     dead.push_back('\n');
     return;
   }
-  std::string_view error;
-  switch (why.error) {
-    case line_error::invalid_json: error = simdjson::error_message(why.json_error); break;
-    case line_error::not_an_object: error = "the line is valid JSON but not an object"; break;
-    case line_error::oversize: error = "the line is longer than --max-line-bytes"; break;
-    case line_error::none: break;
-  }
   dead += R"({"reason":")";
-  dead += reason_name(why.error);
+  append_json_string(dead, reason);
   dead += R"(","error":")";
   append_json_string(dead, error);
   dead += R"(","source":")";
@@ -107,6 +100,19 @@ void dead_letter_writer::add(std::string& dead, line_verdict why, std::string_vi
   dead += fmt::format(R"(","offset":{},"length":{},"line":")", offset, length);
   append_json_string(dead, line);
   dead += "\"}\n";
+}
+
+void dead_letter_writer::add(std::string& dead, line_verdict why, std::string_view source,
+                             std::uint64_t offset, std::string_view line, std::uint64_t length) const {
+  if (!enabled_) return;
+  std::string_view error;
+  switch (why.error) {
+    case line_error::invalid_json: error = simdjson::error_message(why.json_error); break;
+    case line_error::not_an_object: error = "the line is valid JSON but not an object"; break;
+    case line_error::oversize: error = "the line is longer than --max-line-bytes"; break;
+    case line_error::none: break;
+  }
+  append_dead_letter_record(dead, fmt_, reason_name(why.error), error, source, offset, length, line);
 }
 
 namespace {

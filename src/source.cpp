@@ -13,7 +13,6 @@
 
 #include "sluice/errors.hpp"
 #include "sluice/source/checkpoint.hpp"
-#include "sluice/source/follow.hpp"
 #include "sluice/stats.hpp"
 
 namespace sluice {
@@ -171,11 +170,6 @@ bool file_reader::read_input(const std::string& path, int fd, const handoff& h) 
     }
     if (stopping()) return true;
   }
-}
-
-std::unique_ptr<input_reader> make_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints) {
-  if (cfg.follow) return std::make_unique<follow_reader>(cfg, stats, checkpoints);
-  return std::make_unique<file_reader>(cfg, stats, checkpoints);
 }
 
 }  // namespace sluice

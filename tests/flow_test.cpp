@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "sluice/flow.hpp"
+#include "sluice/app.hpp"
 #include "support/recording_output.hpp"
 #include "support/temp_dir.hpp"
 
@@ -57,10 +57,10 @@ struct run_outcome {
 };
 
 run_outcome run_pipeline(const config& cfg, std::chrono::microseconds sink_delay, pipeline_hooks hooks,
-                         const pipeline_stats** stats_out = nullptr, std::unique_ptr<pipeline>* keep = nullptr) {
+                         const pipeline_stats** stats_out = nullptr, std::unique_ptr<app>* keep = nullptr) {
   auto out = std::make_unique<recording_output>(sink_delay);
   auto* view = out.get();
-  auto p = std::make_unique<pipeline>(cfg, std::move(out), nullptr, std::move(hooks));
+  auto p = std::make_unique<app>(cfg, app_overrides{std::make_unique<file_sink>(std::move(out)), nullptr, std::move(hooks)});
   run_outcome o{p->run(), view->text()};
   if (stats_out) *stats_out = &p->stats();
   if (keep) *keep = std::move(p);
@@ -101,7 +101,7 @@ TEST_P(flow_bounds, slow_sink_keeps_batches_alive_within_the_token_budget) {
   cfg.read_ahead = read_ahead;
   cfg.parse_tokens = parse_tokens;
   cfg.sink_tokens = sink_tokens;
-  std::unique_ptr<pipeline> p;
+  std::unique_ptr<app> p;
   const pipeline_stats* st = nullptr;
   const auto o = run_pipeline(cfg, std::chrono::microseconds(300), random_parse_delays(3), &st, &p);
 
@@ -134,7 +134,7 @@ TEST(flow, drop_mode_counts_every_dropped_event) {
   auto cfg = small_batches(dir.file("in.ndjson", input));
   cfg.on_full = on_full_policy::drop;
   cfg.sink_tokens = 1;
-  std::unique_ptr<pipeline> p;
+  std::unique_ptr<app> p;
   const pipeline_stats* st = nullptr;
   const auto o = run_pipeline(cfg, std::chrono::microseconds(2000), {}, &st, &p);
 
@@ -157,7 +157,7 @@ TEST(flow, invalid_lines_are_counted_and_the_rest_delivered) {
   input += "not json\n[1,2]\n\n   \n";
   input += numbered_lines(100, 100);
   const auto cfg = small_batches(dir.file("in.ndjson", input));
-  std::unique_ptr<pipeline> p;
+  std::unique_ptr<app> p;
   const pipeline_stats* st = nullptr;
   const auto o = run_pipeline(cfg, {}, {}, &st, &p);
   EXPECT_EQ(o.text, numbered_lines(100) + numbered_lines(100, 100));
@@ -195,11 +195,11 @@ TEST(flow, rate_limit_writes_in_chunks_of_whole_events) {
   auto cfg = small_batches(dir.file("in.ndjson", input));
   cfg.rate = 3000;  // 100 ms in all; the bucket starts with a 300-event burst
   cfg.burst = 50;
-  std::unique_ptr<pipeline> p;
+  std::unique_ptr<app> p;
   const pipeline_stats* st = nullptr;
   auto out = std::make_unique<recording_output>();
   auto* view = out.get();
-  p = std::make_unique<pipeline>(cfg, std::move(out));
+  p = std::make_unique<app>(cfg, app_overrides{std::make_unique<file_sink>(std::move(out)), nullptr, {}});
   const auto r = p->run();
   EXPECT_EQ(r.code, exit_code::ok);
   EXPECT_EQ(view->text(), input);

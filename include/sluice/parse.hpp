@@ -38,6 +38,12 @@ std::string_view trim_line(std::string_view line);
 line_verdict classify_line(simdjson::dom::parser& parser, std::string_view line,
                            simdjson::dom::element& doc);
 
+// Appends one dead-letter record: the line itself (raw), or
+// {"reason","error","source","offset","length","line"} (json).
+void append_dead_letter_record(std::string& dead, dead_letter_format fmt, std::string_view reason,
+                               std::string_view error, std::string_view source, std::uint64_t offset,
+                               std::uint64_t length, std::string_view line);
+
 // Writes dead-letter records into a batch's dead buffer.
 class dead_letter_writer {
  public:

@@ -71,6 +71,8 @@ class input_reader {
   // Safe from any thread: stop reading at once.
   void stop();
   bool stopping() const { return stop_.load(std::memory_order_acquire); }
+  // Batches emitted so far (reader thread).
+  std::uint64_t emitted() const { return seq_; }
   // Inputs that could not be opened or read.
   std::uint64_t failed_inputs() const { return failed_inputs_.load(std::memory_order_relaxed); }
   // A batch was finished with (written, dropped, or its events filtered or invalid).
@@ -118,7 +120,5 @@ class file_reader final : public input_reader {
  private:
   bool read_input(const std::string& path, int fd, const handoff& h);
 };
-
-std::unique_ptr<input_reader> make_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
 
 }  // namespace sluice

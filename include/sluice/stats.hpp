@@ -91,9 +91,11 @@ struct sink_stats {
   counter dropped_bytes{0};
   counter dropped_batches{0};
   counter undelivered_events{0};  // abandoned at shutdown or after a write failure
+  counter rejected_events{0};     // the destination refused them for good: dead-lettered
+  counter retries{0};             // sends the destination asked to repeat
   counter blocked_ns{0};          // batches waiting for a sink token
   wait_time rate_wait;             // waiting for rate tokens
-  counter write_ns{0};            // inside write()
+  counter write_ns{0};            // inside the sink's send()
   token_gauge tokens;
   double rate = 0;        // configured, events/s (0: unlimited)
   double rate_bytes = 0;  // configured, bytes/s (0: unlimited)

@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "sluice/sink.hpp"
+#include "sluice/sink/file_sink.hpp"
 
 namespace sluice::testing {
 
@@ -24,6 +24,7 @@ class recording_output final : public output {
     std::lock_guard lock(mutex_);
     return writes_;
   }
+
 
  protected:
   long write_some(const char* data, std::size_t n) override {
