@@ -25,6 +25,7 @@ void batch::reset_for_reuse() {
   origin = nullptr;
   delivered = false;
   events_written = 0;
+  given_up = false;
   event_ends.clear();
   size = 0;
   kind = content::lines;

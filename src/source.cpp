@@ -61,7 +61,7 @@ const input_source& input_reader::add_source(std::string name, std::string ident
 
 void input_reader::finished(const batch& b) {
   if (checkpoints_ == nullptr) return;
-  finished_batch f{b.origin, std::nullopt};
+  finished_batch f{b.origin, std::nullopt, b.given_up};
   if (b.origin != nullptr && !b.origin->identity.empty()) {
     if (b.delivered) {
       f.commit = b.end_offset;
@@ -76,7 +76,9 @@ void input_reader::finished(const batch& b) {
        it = finished_early_.erase(it)) {
     ++next_to_commit_;
     const finished_batch& done = it->second;
+    if (given_up_.count(done.origin) != 0) continue;
     if (done.commit) checkpoints_->commit(done.origin->identity, done.origin->name, *done.commit);
+    if (done.given_up) given_up_.insert(done.origin);
   }
 }
 

@@ -59,6 +59,10 @@ class batch {
   const input_source* origin = nullptr;  // for checkpoints; owned by the reader, stable
   bool delivered = false;  // set by the sink once written (not when abandoned)
   std::uint64_t events_written = 0;  // by the sink; fewer than counts.events when abandoned
+  // Set by the sink when it gave up on events of this batch (a drain that timed out, a
+  // failure): the checkpoint of its source must never pass them, even once later batches
+  // are acknowledged (a sink may acknowledge out of order).
+  bool given_up = false;
 
   // End (relative to data(), newline included) of the line of each event in `out`, so a
   // batch written only in part still moves the checkpoint past exactly what was written.

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -102,9 +103,11 @@ class input_reader {
   struct finished_batch {
     const input_source* origin = nullptr;
     std::optional<std::uint64_t> commit;  // the offset to commit, if any
+    bool given_up = false;  // nothing later of this origin may be committed
   };
   std::mutex finished_mutex_;
   std::map<std::uint64_t, finished_batch> finished_early_;
+  std::set<const input_source*> given_up_;  // origins whose checkpoint stays where it is
   std::uint64_t next_to_commit_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> failed_inputs_{0};

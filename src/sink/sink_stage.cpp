@@ -366,6 +366,7 @@ void sink_stage::finish(open_batch& ob, bool given_up) {
   }
   b.delivered = whole;
   b.events_written = written;
+  b.given_up = given_up && !whole;
   if (whole) ++since_durable_;
   done_(&b);
   std::lock_guard lock(mutex_);

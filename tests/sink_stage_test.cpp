@@ -1,0 +1,288 @@
+// The sink stage's contract for sinks that answer later (DESIGN.md §8): outcomes come
+// from another thread, late and out of order, sometimes as "retry"; a batch keeps its
+// sink token until its outcome is final; the checkpoint never passes what was not
+// acknowledged; Retry-After holds every later send; a drain gives up on what stays open.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sluice/app.hpp"
+#include "sluice/sink/file_sink.hpp"
+#include "support/async_sink.hpp"
+#include "support/recording_output.hpp"
+#include "support/temp_dir.hpp"
+
+namespace sluice {
+namespace {
+
+using testing::async_sink;
+using testing::recording_output;
+using testing::temp_dir;
+
+std::string line_of(int i) { return R"({"n":)" + std::to_string(i) + R"(,"msg":"some padding text"})"; }
+
+std::string numbered_lines(int n, int from = 0) {
+  std::string s;
+  for (int i = from; i < from + n; ++i) s += line_of(i) + "\n";
+  return s;
+}
+
+std::vector<std::string> sorted_lines(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+config small_batches(const std::string& input) {
+  config cfg;
+  cfg.inputs = {input};
+  cfg.batch_bytes = 2048;  // many batches
+  cfg.max_line_bytes = 4096;
+  cfg.parse_threads = 2;
+  return cfg;
+}
+
+pipeline_hooks fast_retries() {
+  pipeline_hooks h;
+  h.retry.initial_backoff = std::chrono::milliseconds(1);
+  h.retry.max_backoff = std::chrono::milliseconds(5);
+  return h;
+}
+
+// Waits for `done` with a generous deadline (never a fixed sleep).
+template <class Pred>
+bool eventually(Pred done, std::chrono::seconds deadline = std::chrono::seconds(60)) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+TEST(sink_stage, late_out_of_order_acknowledgements_deliver_every_event_once) {
+  temp_dir dir;
+  const auto input = numbered_lines(3000);
+  auto cfg = small_batches(dir.file("in.ndjson", input));
+  auto out = std::make_unique<async_sink>(7);
+  auto* view = out.get();
+  app a(cfg, app_overrides{std::move(out), nullptr, {}});
+  const auto r = a.run();
+  EXPECT_EQ(r.code, exit_code::ok) << r.message;
+  EXPECT_EQ(sorted_lines(view->acknowledged_lines()), sorted_lines(lines_of(input)));
+  EXPECT_EQ(a.stats().sink.events_out.load(), 3000u);
+  EXPECT_EQ(a.stats().sink.undelivered_events.load(), 0u);
+  EXPECT_EQ(a.stats().sink.tokens.in_use.load(), 0);
+}
+
+class sink_token_bound : public ::testing::TestWithParam<std::size_t> {};
+
+// Nothing is acknowledged at once, so sends pile up to what the tokens allow, no more.
+TEST_P(sink_token_bound, unacknowledged_batches_never_exceed_sink_tokens) {
+  const std::size_t tokens = GetParam();
+  temp_dir dir;
+  const auto input = numbered_lines(2000);
+  auto cfg = small_batches(dir.file("in.ndjson", input));
+  cfg.sink_tokens = tokens;
+  auto out = std::make_unique<async_sink>(static_cast<unsigned>(tokens));
+  auto* view = out.get();
+  app a(cfg, app_overrides{std::move(out), nullptr, {}});
+  const auto r = a.run();
+  EXPECT_EQ(r.code, exit_code::ok) << r.message;
+  // Without a rate limit a batch is one send: sends outstanding are batches outstanding.
+  EXPECT_LE(view->max_pending(), tokens);
+  EXPECT_EQ(view->max_pending(), tokens);  // and the bound was reached: the sink was the bottleneck
+  EXPECT_LE(a.stats().sink.tokens.max_seen.load(), static_cast<std::int64_t>(tokens));
+  EXPECT_EQ(sorted_lines(view->acknowledged_lines()), sorted_lines(lines_of(input)));
+}
+
+INSTANTIATE_TEST_SUITE_P(tokens, sink_token_bound, ::testing::Values(1, 2, 5));
+
+TEST(sink_stage, a_retried_send_is_delivered_exactly_once_more) {
+  temp_dir dir;
+  const auto input = numbered_lines(2000);
+  auto cfg = small_batches(dir.file("in.ndjson", input));
+  // Every third send is refused on its first attempt, some twice.
+  auto out = std::make_unique<async_sink>(3, [](const send_request& s) {
+    if (s.id % 3 == 0 && s.attempt == 0) return send_outcome::retry("503 Service Unavailable");
+    if (s.id % 9 == 0 && s.attempt == 1) return send_outcome::retry("timeout");
+    return send_outcome::acknowledged();
+  });
+  auto* view = out.get();
+  app a(cfg, app_overrides{std::move(out), nullptr, fast_retries()});
+  const auto r = a.run();
+  EXPECT_EQ(r.code, exit_code::ok) << r.message;
+  std::map<std::uint64_t, unsigned> sends_per_id;
+  for (const auto& s : view->sends()) ++sends_per_id[s.id];
+  std::uint64_t retried = 0;
+  for (const auto& [id, n] : sends_per_id) {
+    const unsigned expected = id % 9 == 0 ? 3u : id % 3 == 0 ? 2u : 1u;
+    EXPECT_EQ(n, expected) << "send " << id;
+    retried += expected - 1;
+  }
+  EXPECT_GT(retried, 0u);
+  EXPECT_EQ(a.stats().sink.retries.load(), retried);
+  // Every event exactly once: retries repeat what was refused, never what was acknowledged.
+  EXPECT_EQ(sorted_lines(view->acknowledged_lines()), sorted_lines(lines_of(input)));
+}
+
+TEST(sink_stage, retry_after_holds_every_later_send) {
+  temp_dir dir;
+  const auto input = numbered_lines(1500);
+  auto cfg = small_batches(dir.file("in.ndjson", input));
+  static constexpr auto pause = std::chrono::milliseconds(150);
+  auto out = std::make_unique<async_sink>(5, [](const send_request& s) {
+    if ((s.id == 4 || s.id == 20) && s.attempt == 0) return send_outcome::retry("429 Too Many Requests", pause);
+    return send_outcome::acknowledged();
+  });
+  auto* view = out.get();
+  app a(cfg, app_overrides{std::move(out), nullptr, fast_retries()});
+  const auto r = a.run();
+  EXPECT_EQ(r.code, exit_code::ok) << r.message;
+  const auto pauses = view->retry_afters();
+  ASSERT_EQ(pauses.size(), 2u);
+  // No send at all, the retried one or any other, while a Retry-After was running.
+  for (const auto& [at, length] : pauses) {
+    for (const auto& s : view->sends())
+      EXPECT_FALSE(s.at > at && s.at < at + length) << "send " << s.id << " during a Retry-After pause";
+  }
+  EXPECT_EQ(sorted_lines(view->acknowledged_lines()), sorted_lines(lines_of(input)));
+}
+
+TEST(sink_stage, retries_give_up_into_the_dead_letter_when_limited) {
+  temp_dir dir;
+  const auto input = numbered_lines(300);
+  auto cfg = small_batches(dir.file("in.ndjson", input));
+  cfg.dead_letter = (dir.path() / "dead.ndjson").string();
+  cfg.dead_letter_fmt = dead_letter_format::json;
+  auto hooks = fast_retries();
+  hooks.retry.max_retries = 2;
+  auto out = std::make_unique<async_sink>(
+      2, [](const send_request& s) { return s.id == 2 ? send_outcome::retry("502 Bad Gateway") : send_outcome::acknowledged(); });
+  auto* view = out.get();
+  app a(cfg, app_overrides{std::move(out), nullptr, hooks});
+  const auto r = a.run();
+  EXPECT_EQ(r.code, exit_code::ok) << r.message;
+  const auto refused = a.stats().sink.rejected_events.load();
+  EXPECT_GT(refused, 0u);
+  EXPECT_EQ(a.stats().sink.retries.load(), 3u);  // the first attempt and two retries were refused
+  std::ifstream in(cfg.dead_letter);
+  std::vector<std::string> dead;
+  for (std::string l; std::getline(in, l);) dead.push_back(l);
+  ASSERT_EQ(dead.size(), refused);
+  EXPECT_NE(dead[0].find(R"("reason":"delivery_failed")"), std::string::npos) << dead[0];
+  EXPECT_NE(dead[0].find("502 Bad Gateway"), std::string::npos) << dead[0];
+  EXPECT_EQ(view->acknowledged_lines().size() + refused, 300u);
+}
+
+TEST(sink_stage, rejected_events_are_dead_lettered_with_the_reason_and_finished_with) {
+  temp_dir dir;
+  const auto input = numbered_lines(500);
+  auto cfg = small_batches(dir.file("in.ndjson", input));
+  cfg.dead_letter = (dir.path() / "dead.ndjson").string();
+  cfg.dead_letter_fmt = dead_letter_format::json;
+  auto out = std::make_unique<async_sink>(4, [](const send_request& s) {
+    return s.id % 4 == 1 ? send_outcome::rejected("400 Bad Request: schema") : send_outcome::acknowledged();
+  });
+  auto* view = out.get();
+  app a(cfg, app_overrides{std::move(out), nullptr, {}});
+  const auto r = a.run();
+  EXPECT_EQ(r.code, exit_code::ok) << r.message;
+  std::ifstream in(cfg.dead_letter);
+  std::vector<std::string> dead;
+  for (std::string l; std::getline(in, l);) dead.push_back(l);
+  EXPECT_EQ(dead.size(), a.stats().sink.rejected_events.load());
+  EXPECT_GT(dead.size(), 0u);
+  for (const auto& d : dead) EXPECT_NE(d.find(R"("reason":"rejected","error":"400 Bad Request: schema")"), std::string::npos) << d;
+  EXPECT_EQ(view->acknowledged_lines().size() + dead.size(), 500u);
+  EXPECT_EQ(a.stats().sink.undelivered_events.load(), 0u);
+}
+
+TEST(sink_stage, a_failed_outcome_stops_reading_and_fails_the_run) {
+  temp_dir dir;
+  const auto input = numbered_lines(20000);
+  auto cfg = small_batches(dir.file("in.ndjson", input));
+  auto out = std::make_unique<async_sink>(
+      6, [](const send_request& s) { return s.id == 3 ? send_outcome::failed("401 Unauthorized") : send_outcome::acknowledged(); });
+  app a(cfg, app_overrides{std::move(out), nullptr, {}});
+  const auto r = a.run();
+  EXPECT_EQ(r.code, exit_code::runtime_failure);
+  EXPECT_EQ(r.message, "401 Unauthorized");
+  const auto& s = a.stats().sink;
+  // Reading stopped long before the end, and what was read is accounted for.
+  EXPECT_LT(a.stats().parse.events_out.load(), 20000u);
+  EXPECT_EQ(s.events_out.load() + s.undelivered_events.load(), a.stats().parse.events_out.load());
+}
+
+// The checkpoint never passes an event its sink has not acknowledged: a send held
+// unanswered keeps the checkpoint before its first event through a drain that times out,
+// and the next run delivers it (nothing lost).
+TEST(sink_stage, checkpoint_never_passes_an_unacknowledged_event) {
+  temp_dir dir;
+  const auto input = numbered_lines(3000);
+  auto cfg = small_batches(dir.file("in.ndjson", input));
+  cfg.checkpoint = (dir.path() / "state.json").string();
+  cfg.drain_timeout_s = 0.2;
+  cfg.sink_tokens = 4;
+  const std::string held_line = line_of(700);
+  auto out = std::make_unique<async_sink>(
+      9, async_sink::policy{}, [&](const send_request& s) { return s.bytes.find(held_line) != std::string_view::npos; });
+  auto* view = out.get();
+  app first(cfg, app_overrides{std::move(out), nullptr, {}});
+  std::atomic<bool> ran{false};
+  run_result r1;
+  std::thread t([&] {
+    r1 = first.run();
+    ran = true;
+  });
+  // The held send is out, and batches after it were acknowledged (out of order).
+  const bool ready = eventually([&] {
+    return view->pending() >= 1 && view->acknowledged_lines().size() >= 1000;
+  });
+  first.stop();
+  t.join();
+  ASSERT_TRUE(ready);
+  ASSERT_TRUE(ran.load());
+  EXPECT_EQ(r1.code, exit_code::runtime_failure);
+  EXPECT_GT(r1.undelivered, 0u);
+  const auto acked_first = view->acknowledged_lines();
+  EXPECT_EQ(std::count(acked_first.begin(), acked_first.end(), held_line), 0);
+
+  std::ifstream state(cfg.checkpoint);
+  std::stringstream saved;
+  saved << state.rdbuf();
+  const auto at = saved.str().find("\"offset\":");
+  ASSERT_NE(at, std::string::npos) << saved.str();
+  const auto offset = std::stoull(saved.str().substr(at + 9));
+  EXPECT_LE(offset, input.find(held_line)) << "the checkpoint passed an unacknowledged event";
+
+  // The next run starts at the checkpoint: the held event and everything after it come.
+  auto rec = std::make_unique<recording_output>();
+  auto* again = rec.get();
+  config cfg2 = cfg;
+  app second(cfg2, app_overrides{std::make_unique<file_sink>(std::move(rec)), nullptr, {}});
+  EXPECT_EQ(second.run().code, exit_code::ok);
+  const auto rest = lines_of(again->text());
+  EXPECT_EQ(again->text(), input.substr(offset));
+  std::set<std::string> seen(acked_first.begin(), acked_first.end());
+  seen.insert(rest.begin(), rest.end());
+  EXPECT_EQ(seen.size(), 3000u) << "an event was lost between the two runs";
+}
+
+}  // namespace
+}  // namespace sluice
