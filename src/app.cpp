@@ -77,6 +77,9 @@ app::app(config cfg, app_overrides overrides) : cfg_(std::move(cfg)), stats_(std
     checkpoints_ = std::make_unique<checkpoint_store>(cfg_.checkpoint, cfg_.reset_checkpoint);
   parts.checkpoints = checkpoints_.get();
   parts.source = make_source(cfg_, stats_->reader, checkpoints_.get());
+  stats_->reader.component.type = parts.source->type();
+  stats_->parse.component.type = "json";
+  stats_->sink.component.type = parts.out->type();
   pipeline_ = std::make_unique<pipeline>(cfg_, *stats_, std::move(parts), std::move(overrides.hooks));
   if (!cfg_.metrics_host.empty())
     metrics_ = std::make_unique<metrics_server>(*stats_, listen_address{cfg_.metrics_host, cfg_.metrics_port},

@@ -212,6 +212,17 @@ struct pipeline::impl {
     bump(st.parse.oversize, c.oversize);
     bump(st.parse.empty, c.empty);
     bump(st.parse.filtered, c.filtered);
+    auto& pc = st.parse.component;
+    bump(pc.received_events, c.lines);
+    bump(pc.received_bytes, b->size);
+    bump(pc.sent_events, c.events);
+    bump(pc.sent_bytes, b->out.size());
+    bump(pc.discarded("invalid"), c.invalid);
+    bump(pc.discarded("oversize"), c.oversize);
+    bump(pc.discarded("filtered"), c.filtered);
+    // The source does not cut lines apart; they are counted here, as the lines it sent.
+    bump(st.reader.component.received_events, c.lines);
+    bump(st.reader.component.sent_events, c.lines);
     b->parsed_at_ns = now_ns();
     handoff_release(b);
     return b;
@@ -251,6 +262,9 @@ struct pipeline::impl {
     bump(st.sink.dropped_batches);
     bump(st.sink.dropped_events, b->counts.events);
     bump(st.sink.dropped_bytes, b->out.size());
+    bump(st.sink.component.received_events, b->counts.events);
+    bump(st.sink.component.received_bytes, b->out.size());
+    bump(st.sink.component.discarded("dropped"), b->counts.events);
     finish(b);
   }
 

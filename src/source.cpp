@@ -1,5 +1,6 @@
 #include "sluice/source.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -53,6 +54,7 @@ void input_reader::stop() {
 void input_reader::input_failed() {
   failed_inputs_.fetch_add(1, std::memory_order_relaxed);
   bump(stats_.inputs_failed);
+  bump(stats_.component.errors("input_failed"));
 }
 
 const input_source& input_reader::add_source(std::string name, std::string identity) {
@@ -89,12 +91,14 @@ std::optional<line_framer::status> input_reader::read_batch(const handoff& h, li
   const std::uint64_t before = framer.bytes_read();
   const auto status = finish ? framer.finish(*b) : framer.fill(in, *b);
   bump(stats_.bytes_in, framer.bytes_read() - before);
+  bump(stats_.component.received_bytes, framer.bytes_read() - before);
   b->source_name = src.name;
   b->origin = &src;
   if (b->size > 0) {
     b->seq = seq_++;
     b->handed_at_ns = now_ns();
     bump(stats_.batches_out);
+    bump(stats_.component.sent_bytes, b->size);
     h.emit(b);
   } else {
     h.give_back(b);
@@ -104,6 +108,11 @@ std::optional<line_framer::status> input_reader::read_batch(const handoff& h, li
 
 file_reader::file_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints)
     : input_reader(cfg, stats, checkpoints) {}
+
+std::string_view file_reader::type() const {
+  const bool only_stdin = std::all_of(cfg_.inputs.begin(), cfg_.inputs.end(), [](const std::string& p) { return p == "-"; });
+  return only_stdin ? "stdin" : "file";
+}
 
 std::uint64_t file_reader::run(const handoff& h) {
   std::vector<std::string> paths = cfg_.inputs;

@@ -1,6 +1,7 @@
 #include "sluice/stats.hpp"
 
 #include <iterator>
+#include <stdexcept>
 #include <utility>
 
 #include <fmt/format.h>
@@ -24,6 +25,43 @@ std::string tokens(const token_gauge& g) {
 }
 }  // namespace
 
+component_counters::component_counters(std::string_view id_, std::string_view kind_,
+                                       std::vector<std::string_view> discard_reasons,
+                                       std::vector<std::string_view> error_types)
+    : id(id_), kind(kind_) {
+  for (auto r : discard_reasons) discarded_.at(discarded_n_++).name = r;
+  for (auto e : error_types) errors_.at(errors_n_++).name = e;
+}
+
+counter& component_counters::find(std::array<named_count, max_names>& in, std::size_t n, std::string_view name) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (in[i].name == name) return in[i].n;
+  throw std::out_of_range(fmt::format("component counter '{}' was not named when the component was built", name));
+}
+
+namespace {
+// {"id":..,"kind":..,"type":..,"received_events":..,..,"discarded_events":{..},"errors":{..}}
+void component_json(std::string& out, const component_counters& c) {
+  fmt::format_to(std::back_inserter(out),
+                 R"({{"id":"{}","kind":"{}","type":"{}","received_events":{},"received_bytes":{},)"
+                 R"("sent_events":{},"sent_bytes":{},"discarded_events":{{)",
+                 c.id, c.kind, c.type, get(c.received_events), get(c.received_bytes), get(c.sent_events),
+                 get(c.sent_bytes));
+  const char* sep = "";
+  c.each_discarded([&](std::string_view reason, std::uint64_t n) {
+    fmt::format_to(std::back_inserter(out), R"({}"{}":{})", sep, reason, n);
+    sep = ",";
+  });
+  out += R"(},"errors":{)";
+  sep = "";
+  c.each_error([&](std::string_view type, std::uint64_t n) {
+    fmt::format_to(std::back_inserter(out), R"({}"{}":{})", sep, type, n);
+    sep = ",";
+  });
+  out += "}}";
+}
+}  // namespace
+
 std::string pipeline_stats::to_json(const char* kind) const {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -31,6 +69,11 @@ std::string pipeline_stats::to_json(const char* kind) const {
   const auto& p = parse;
   const auto& s = sink;
   const auto now = now_ns();
+  std::string components_json;
+  for (const auto* c : components()) {
+    if (!components_json.empty()) components_json += ',';
+    component_json(components_json, *c);
+  }
   return fmt::format(
       R"({{"stats":"{}","elapsed_s":{:.3f},)"
       R"("reader":{{"bytes_in":{},"batches_out":{},"inputs_failed":{},"blocked_ms":{:.1f},{}}},)"
@@ -38,17 +81,18 @@ std::string pipeline_stats::to_json(const char* kind) const {
       R"("invalid":{},"oversize":{},"empty":{},"filtered":{},"blocked_ms":{:.1f},{}}},)"
       R"("sink":{{"batches_in":{},"events_in":{},"events_out":{},"bytes_out":{},"dead_letter":{},)"
       R"("dropped_events":{},"dropped_bytes":{},"dropped_batches":{},"undelivered_events":{},)"
+      R"("rejected_events":{},"retries":{},)"
       R"("blocked_ms":{:.1f},"rate_wait_ms":{:.1f},"write_ms":{:.1f},"rate":{},"rate_bytes":{},"rate_now":{:.1f},{}}},)"
-      R"("batches_alive":{{"in_use":{},"max":{},"limit":{}}}}})",
+      R"("batches_alive":{{"in_use":{},"max":{},"limit":{}}},"components":[{}]}})",
       kind, elapsed,
       get(r.bytes_in), get(r.batches_out), get(r.inputs_failed), ms(r.blocked, now), tokens(r.read_ahead),
       get(p.batches_in), get(p.bytes_in), get(p.lines_in), get(p.events_out), get(p.bytes_out),
       get(p.invalid), get(p.oversize), get(p.empty), get(p.filtered), ms(p.blocked_ns), tokens(p.tokens),
       get(s.batches_in), get(s.events_in), get(s.events_out), get(s.bytes_out), get(s.dead_letter_lines),
       get(s.dropped_events), get(s.dropped_bytes), get(s.dropped_batches), get(s.undelivered_events),
-      ms(s.blocked_ns), ms(s.rate_wait, now), ms(s.write_ns), s.rate, s.rate_bytes, s.rate_now(now), tokens(s.tokens),
+      get(s.rejected_events), get(s.retries), ms(s.blocked_ns), ms(s.rate_wait, now), ms(s.write_ns), s.rate, s.rate_bytes, s.rate_now(now), tokens(s.tokens),
       batches_alive.in_use.load(std::memory_order_relaxed),
-      batches_alive.max_seen.load(std::memory_order_relaxed), batches_alive.limit);
+      batches_alive.max_seen.load(std::memory_order_relaxed), batches_alive.limit, components_json);
 }
 
 void sink_stats::wrote(std::uint64_t events, std::int64_t now) {
@@ -129,6 +173,44 @@ std::string pipeline_stats::to_prometheus() const {
   sample("sluice_undelivered_events_total", nullptr, get(s.undelivered_events));
   family("sluice_inputs_failed_total", "counter", "Inputs that could not be opened or read.");
   sample("sluice_inputs_failed_total", nullptr, get(r.inputs_failed));
+  family("sluice_rejected_events_total", "counter", "Events the destination refused for good (dead-lettered).");
+  sample("sluice_rejected_events_total", nullptr, get(s.rejected_events));
+  family("sluice_sink_retries_total", "counter", "Sends the destination asked to repeat.");
+  sample("sluice_sink_retries_total", nullptr, get(s.retries));
+
+  // Per component, the same names for every source, transform and sink.
+  const auto comps = components();
+  auto labels = [](const component_counters& c) {
+    return fmt::format(R"(component_kind="{}",component_type="{}",component_id="{}")", c.kind, c.type, c.id);
+  };
+  const struct {
+    const char* name;
+    const char* help;
+    counter component_counters::*field;
+  } totals[] = {
+      {"sluice_component_received_events_total", "Events (source: lines) a component received.",
+       &component_counters::received_events},
+      {"sluice_component_received_bytes_total", "Bytes a component received.", &component_counters::received_bytes},
+      {"sluice_component_sent_events_total", "Events a component sent on (sink: acknowledged by the destination).",
+       &component_counters::sent_events},
+      {"sluice_component_sent_bytes_total", "Bytes a component sent on (sink: acknowledged by the destination).",
+       &component_counters::sent_bytes}};
+  for (const auto& t : totals) {
+    family(t.name, "counter", t.help);
+    for (const auto* c : comps) fmt::format_to(std::back_inserter(out), "{}{{{}}} {}\n", t.name, labels(*c), get(c->*t.field));
+  }
+  family("sluice_component_discarded_events_total", "counter", "Events a component discarded, by reason.");
+  for (const auto* c : comps)
+    c->each_discarded([&](std::string_view reason, std::uint64_t n) {
+      fmt::format_to(std::back_inserter(out), "sluice_component_discarded_events_total{{{},reason=\"{}\"}} {}\n",
+                     labels(*c), reason, n);
+    });
+  family("sluice_component_errors_total", "counter", "Errors a component met, by type.");
+  for (const auto* c : comps)
+    c->each_error([&](std::string_view type, std::uint64_t n) {
+      fmt::format_to(std::back_inserter(out), "sluice_component_errors_total{{{},error_type=\"{}\"}} {}\n",
+                     labels(*c), type, n);
+    });
 
   family("sluice_blocked_seconds_total", "counter",
          "Time waiting on backpressure: reader for a read-ahead slot; parse and sink summed over batches "

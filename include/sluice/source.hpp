@@ -67,6 +67,8 @@ class input_reader {
   input_reader(const input_reader&) = delete;
   input_reader& operator=(const input_reader&) = delete;
 
+  // component_type in stats and metrics: "stdin", "file", "follow", ...
+  virtual std::string_view type() const = 0;
   // Reads until every input has ended (or stop()); returns the number of batches emitted.
   virtual std::uint64_t run(const handoff& h) = 0;
   // Safe from any thread: stop reading at once.
@@ -118,6 +120,7 @@ class input_reader {
 class file_reader final : public input_reader {
  public:
   file_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
+  std::string_view type() const override;
   std::uint64_t run(const handoff& h) override;
 
  private:

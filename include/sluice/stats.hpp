@@ -4,10 +4,13 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace sluice {
 
@@ -59,7 +62,56 @@ class wait_time {
   mutable std::atomic<std::uint64_t> reported_{0};
 };
 
+// What every component (source, transform, sink) counts, the same way (Vector's
+// component specification is the model): received and sent events and bytes, discarded
+// events by reason, errors by type, under an id, a kind and a type. --stats and /metrics
+// render every component from this one type. Reasons and error types are named when the
+// component is built, before any thread counts, so counting never allocates or locks.
+struct component_counters {
+  struct named_count {
+    std::string_view name;
+    counter n{0};
+  };
+  static constexpr std::size_t max_names = 8;
+
+  component_counters(std::string_view id, std::string_view kind, std::vector<std::string_view> discard_reasons,
+                     std::vector<std::string_view> error_types);
+  component_counters(const component_counters&) = delete;
+  component_counters& operator=(const component_counters&) = delete;
+
+  std::string id;    // "in", "parse", "out"
+  std::string kind;  // "source", "transform", "sink"
+  std::string type;  // "file", "follow", "stdin", "json", "stdout", "http", ... (set when built)
+  counter received_events{0};
+  counter received_bytes{0};
+  counter sent_events{0};
+  counter sent_bytes{0};
+
+  // The counter of a reason or type named at construction (anything else is a bug: it
+  // throws std::out_of_range at the first use, which tests catch).
+  counter& discarded(std::string_view reason) { return find(discarded_, discarded_n_, reason); }
+  counter& errors(std::string_view type) { return find(errors_, errors_n_, type); }
+  const counter& discarded(std::string_view reason) const { return const_cast<component_counters*>(this)->discarded(reason); }
+  const counter& errors(std::string_view type) const { return const_cast<component_counters*>(this)->errors(type); }
+  template <class F>
+  void each_discarded(F f) const {
+    for (std::size_t i = 0; i < discarded_n_; ++i) f(discarded_[i].name, discarded_[i].n.load(std::memory_order_relaxed));
+  }
+  template <class F>
+  void each_error(F f) const {
+    for (std::size_t i = 0; i < errors_n_; ++i) f(errors_[i].name, errors_[i].n.load(std::memory_order_relaxed));
+  }
+
+ private:
+  static counter& find(std::array<named_count, max_names>& in, std::size_t n, std::string_view name);
+  std::array<named_count, max_names> discarded_;
+  std::array<named_count, max_names> errors_;
+  std::size_t discarded_n_ = 0;
+  std::size_t errors_n_ = 0;
+};
+
 struct reader_stats {
+  component_counters component{"in", "source", {}, {"input_failed"}};
   counter bytes_in{0};
   counter batches_out{0};
   counter inputs_failed{0};
@@ -68,6 +120,7 @@ struct reader_stats {
 };
 
 struct parse_stats {
+  component_counters component{"parse", "transform", {"invalid", "oversize", "filtered"}, {}};
   counter batches_in{0};
   counter bytes_in{0};
   counter lines_in{0};
@@ -82,6 +135,7 @@ struct parse_stats {
 };
 
 struct sink_stats {
+  component_counters component{"out", "sink", {"dropped", "rejected", "undelivered"}, {"retry", "failed"}};
   counter batches_in{0};
   counter events_in{0};
   counter events_out{0};
@@ -118,6 +172,11 @@ struct pipeline_stats {
   sink_stats sink;
   token_gauge batches_alive;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+
+  // Every component, in pipeline order.
+  std::vector<const component_counters*> components() const {
+    return {&reader.component, &parse.component, &sink.component};
+  }
 
   // One JSON object, no newline. `kind` is "interval" or "final".
   std::string to_json(const char* kind) const;

@@ -184,15 +184,20 @@ void sink_stage::apply(const reported& r) {
       p.st = part::state::acknowledged;
       bump(stats_.events_out, p.events);
       bump(stats_.bytes_out, p.end - p.begin);
+      bump(stats_.component.sent_events, p.events);
+      bump(stats_.component.sent_bytes, p.end - p.begin);
       stats_.wrote(p.events, now);
       return;
     case send_outcome::kind::retry: {
       bump(stats_.retries);
+      bump(stats_.component.errors("retry"));
       if (retry_.max_retries > 0 && p.attempt >= retry_.max_retries) {
         p.st = part::state::rejected;
         dead_letter_rejected(*ob->b, std::string_view(ob->b->out).substr(p.begin, p.end - p.begin),
                              "delivery_failed", fmt::format("gave up after {} retries: {}", p.attempt, r.outcome.reason));
         bump(stats_.rejected_events, p.events);
+      bump(stats_.component.discarded("rejected"), p.events);
+        bump(stats_.component.discarded("rejected"), p.events);
         return;
       }
       std::int64_t wait = 0;
@@ -216,11 +221,15 @@ void sink_stage::apply(const reported& r) {
       dead_letter_rejected(*ob->b, std::string_view(ob->b->out).substr(p.begin, p.end - p.begin), "rejected",
                            r.outcome.reason);
       bump(stats_.rejected_events, p.events);
+      bump(stats_.component.discarded("rejected"), p.events);
       return;
     case send_outcome::kind::failed:
     case send_outcome::kind::closed:
       p.st = part::state::lost;
-      if (r.outcome.what == send_outcome::kind::failed) bump(stats_.undelivered_events, p.events);
+      if (r.outcome.what == send_outcome::kind::failed) {
+        count_undelivered(p.events);
+        bump(stats_.component.errors("failed"));
+      }
       fail(r.outcome.what == send_outcome::kind::failed ? sink_status::failed : sink_status::closed, r.outcome.reason);
       give_up_outstanding();
       return;
@@ -261,6 +270,8 @@ std::int64_t sink_stage::send_due(std::int64_t now) {
       stats_.last_progress_ns.store(now_ns(), std::memory_order_relaxed);
       bump(stats_.batches_in);
       bump(stats_.events_in, b->counts.events);
+      bump(stats_.component.received_events, b->counts.events);
+      bump(stats_.component.received_bytes, b->out.size());
       auto& ob = open_.emplace_back();
       ob.b = b;
       if (dead_ && !b->dead.empty()) {
@@ -386,7 +397,9 @@ void sink_stage::give_up_outstanding() {
       }
       bump(stats_.batches_in);
       bump(stats_.events_in, b->counts.events);
-      if (status_ != sink_status::closed) bump(stats_.undelivered_events, b->counts.events);
+      bump(stats_.component.received_events, b->counts.events);
+      bump(stats_.component.received_bytes, b->out.size());
+      if (status_ != sink_status::closed) count_undelivered(b->counts.events);
       open_batch ob;
       ob.b = b;
       finish(ob, true);
@@ -402,7 +415,7 @@ void sink_stage::give_up_outstanding() {
         lost += p.events;
       }
     }
-    if (status_ != sink_status::closed) bump(stats_.undelivered_events, lost);
+    if (status_ != sink_status::closed) count_undelivered(lost);
     finish(ob, true);
   }
   open_.clear();
@@ -450,6 +463,11 @@ void sink_stage::durable_point_if_due(bool idle) {
   on_durable();
   since_durable_ = 0;
   last_durable_ns_ = now;
+}
+
+void sink_stage::count_undelivered(std::uint64_t events) {
+  bump(stats_.undelivered_events, events);
+  bump(stats_.component.discarded("undelivered"), events);
 }
 
 void sink_stage::fail(sink_status st, const std::string& why) {

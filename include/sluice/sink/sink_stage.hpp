@@ -132,6 +132,7 @@ class sink_stage final : private send_completion {
   void reopen_outputs_if_asked();
   void durable_point_if_due(bool idle);
   void fail(sink_status st, const std::string& why);
+  void count_undelivered(std::uint64_t events);
   bool outstanding() const { return !open_.empty(); }
 
   const config& cfg_;

@@ -44,6 +44,7 @@ class follow_reader final : public input_reader {
  public:
   follow_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
   ~follow_reader() override;
+  std::string_view type() const override { return "follow"; }
   std::uint64_t run(const handoff& h) override;
 
  private:
