@@ -80,9 +80,13 @@ line_framer::status line_framer::fill_lines(byte_stream& in, batch& b) {
   bool long_line = false;
   while (!ended_) {
     if (len == b.capacity()) {
-      // Full, and no newline in it: one line longer than the buffer.
-      if (len > max_line_bytes_) return skip_oversize(in, b, len);
-      b.grow(std::min(std::max(2 * b.capacity(), batch_bytes_), max_line_bytes_ + 1), len);
+      // Full, and no newline in it: one line longer than the buffer. A '\r' before the
+      // newline is not part of the line's length: a CRLF line of exactly max-line-bytes
+      // needs one byte more of buffer to show its '\n'.
+      const bool cr_at_limit = len == max_line_bytes_ + 1 && b.data()[len - 1] == '\r';
+      if (len > max_line_bytes_ && !cr_at_limit) return skip_oversize(in, b, len);
+      const std::size_t most = cr_at_limit ? max_line_bytes_ + 2 : max_line_bytes_ + 1;
+      b.grow(std::min(std::max(2 * b.capacity(), batch_bytes_), most), len);
       long_line = true;
     }
     const long n = in.read(b.data() + len, b.capacity() - len);
@@ -148,6 +152,7 @@ line_framer::status line_framer::skip_oversize(byte_stream& in, batch& b, std::s
   b.size = max_line_bytes_;
   skipping_ = true;
   skipped_ = have;
+  skip_cr_ = b.data()[have - 1] == '\r';
   offset_ += have;
   const status st = skip_to_newline(in);
   // The whole length when its end was found; when a followed file has no more yet, the
@@ -171,12 +176,15 @@ line_framer::status line_framer::skip_to_newline(byte_stream& in) {
     bytes_read_ += static_cast<std::uint64_t>(n);
     const auto* nl = static_cast<const char*>(std::memchr(skip_.data(), '\n', static_cast<std::size_t>(n)));
     if (nl == nullptr) {
+      skip_cr_ = skip_[static_cast<std::size_t>(n) - 1] == '\r';
       skipped_ += static_cast<std::uint64_t>(n);
       offset_ += static_cast<std::uint64_t>(n);
       continue;
     }
     const auto upto = static_cast<std::uint64_t>(nl - skip_.data());
-    skipped_ += upto;
+    // The length of a CRLF line does not count its '\r' (as for an LF line).
+    const bool cr = upto > 0 ? skip_[upto - 1] == '\r' : skip_cr_;
+    skipped_ += upto - (cr ? 1 : 0);
     offset_ += upto + 1;
     skipping_ = false;
     carry_.assign(nl + 1, static_cast<const char*>(skip_.data()) + n);

@@ -6,7 +6,8 @@
 // - a line longer than the batch travels in a buffer of its own size;
 // - a line longer than --max-line-bytes is oversize: its first max-line-bytes bytes go
 //   on in a batch of kind `oversize` with the whole length, and the framer skips to the
-//   next newline without buffering the rest.
+//   next newline without buffering the rest. A '\r' before the '\n' does not count:
+//   a CRLF line is oversize exactly when the same LF line is;
 // Trailing '\r' and whitespace-only lines are the parse stage's business (they are
 // still whole lines here).
 #pragma once
@@ -78,6 +79,7 @@ class line_framer {
   bool ended_ = false;
   bool follow_ = false;
   bool skipping_ = false;  // inside an oversize line already handed on
+  bool skip_cr_ = false;   // the last byte skipped was '\r' (not counted if '\n' follows)
   int errno_ = 0;
   std::size_t discarded_ = 0;
 };
