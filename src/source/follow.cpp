@@ -7,13 +7,17 @@
 #include <glob.h>
 #include <poll.h>
 #include <string.h>  // memrchr
+#include <dirent.h>
 #include <string_view>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "sluice/errors.hpp"
 #include "sluice/source/checkpoint.hpp"
 #include "sluice/stats.hpp"
 
@@ -44,10 +48,35 @@ std::string dir_of(const std::string& p) {
   return slash == 0 ? "/" : p.substr(0, slash);
 }
 
+// glob()'s error callback has no user pointer: the reader thread notes here that a
+// directory could not be read for lack of a descriptor (never "no file matches").
+thread_local int glob_fd_errno = 0;
+int note_glob_error(const char*, int err) {
+  if (err == EMFILE || err == ENFILE) glob_fd_errno = err;
+  return 0;
+}
+
+bool out_of_fds(int err) { return err == EMFILE || err == ENFILE; }
+
+// Descriptors open now (stdio, outputs, eventfds): what sluice needs besides followed files.
+std::size_t fds_in_use() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (const dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    ::closedir(d);
+    return n > 0 ? n - 1 : 0;  // less the one opendir used
+  }
+  return 16;
+}
+// Descriptors kept free beyond those open at start-up: inotify, checkpoint writes,
+// /metrics connections, glob's opendir.
+constexpr std::size_t fd_headroom = 32;
+
 std::vector<std::string> expand(const std::string& pattern) {
   std::vector<std::string> out;
   glob_t g{};
-  if (::glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+  if (::glob(pattern.c_str(), 0, note_glob_error, &g) == 0) {
     for (std::size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
   }
   ::globfree(&g);
@@ -98,21 +127,35 @@ std::uint64_t end_of_last_line(int fd, std::uint64_t size) {
 }  // namespace
 
 struct follow_reader::followed_file {
-  // Takes over `fd`, open on `path`, as fstat described it.
-  static std::unique_ptr<followed_file> opened(const std::string& path, int fd, const struct stat& st) {
+  // Takes over `fd`, open on `path`, as fstat described it; `open_count` counts the
+  // followed files with a descriptor.
+  static std::unique_ptr<followed_file> opened(const std::string& path, int fd, const struct stat& st,
+                                               std::size_t& open_count) {
     auto f = std::make_unique<followed_file>();
     f->path = path;
     f->dev = st.st_dev;
     f->ino = st.st_ino;
-    f->fd = fd;
+    f->open_count = &open_count;
+    f->adopt(fd);
     f->last_size = static_cast<std::uint64_t>(st.st_size);
     f->last_mtime_ns = mtime_ns(st);
-    f->last_active_ns = now_ns();
     return f;
   }
-  ~followed_file() {
-    if (fd >= 0) ::close(fd);
+  ~followed_file() { close_fd(); }
+  void adopt(int new_fd) {
+    fd = new_fd;
+    ++*open_count;
+    last_active_ns = opened_ns = now_ns();
+    had_turn = false;
+    waiting_since_ns = 0;
   }
+  void close_fd() {
+    if (fd < 0) return;
+    ::close(fd);
+    fd = -1;
+    --*open_count;
+  }
+  std::size_t* open_count = nullptr;
   std::string path;
   dev_t dev = 0;
   ino_t ino = 0;
@@ -124,6 +167,9 @@ struct follow_reader::followed_file {
   bool rotated = false;        // the path names another file now, or nothing
   std::int64_t quiet_since_ns = 0;
   std::int64_t last_active_ns = 0;  // opened or read from; parked (fd -1) when idle long
+  std::int64_t opened_ns = 0;
+  bool had_turn = false;             // read from (or found drained) since it was opened
+  std::int64_t waiting_since_ns = 0; // parked with data to read: waits for a descriptor
 };
 
 struct follow_reader::content {
@@ -139,6 +185,39 @@ struct follow_reader::content {
 
 follow_reader::follow_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints)
     : input_reader(cfg, stats, checkpoints), patterns_(cfg.inputs) {
+  max_open_ = cfg.max_open_files;
+  // --max-open-files must fit RLIMIT_NOFILE with what sluice needs besides: raise the
+  // soft limit (up to the hard one) when it does not.
+  const std::size_t reserve = fds_in_use() + fd_headroom;
+  const std::size_t want = max_open_ + reserve;
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    const rlim_t was = rl.rlim_cur;
+    struct rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min<rlim_t>(want, rl.rlim_max);
+    if (raised.rlim_cur > was && ::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      rl = raised;
+      spdlog::info("raised the open-file limit (ulimit -n) from {} to {} for --max-open-files {}", was,
+                   rl.rlim_cur, max_open_);
+    }
+  }
+  const std::size_t limit = rl.rlim_cur == RLIM_INFINITY ? std::size_t{1} << 20 : rl.rlim_cur;
+  fd_limit_ = limit;
+  const std::size_t fit = limit > reserve + 1 ? limit - reserve : 1;
+  if (max_open_ > fit) {
+    // Only the default is fitted quietly; a value the user chose that cannot be honoured
+    // is their mistake to hear about.
+    if (cfg.max_open_files != config{}.max_open_files)
+      throw usage_error(fmt::format("--max-open-files {} does not fit the open-file limit {} (ulimit -n; sluice "
+                                    "keeps {} descriptors for itself): use at most {} or raise the limit",
+                                    max_open_, limit, reserve, fit));
+    spdlog::warn("the open-file limit {} (ulimit -n) leaves room for {} followed files open at once, under the "
+                 "default --max-open-files {}: more files than that are read in turns",
+                 limit, fit, max_open_);
+    max_open_ = fit;
+  }
+  fd_cap_ = fit;
   if (cfg.poll_ms == 0) {
     inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (inotify_fd_ < 0) spdlog::warn("inotify unavailable ({}): polling instead", std::strerror(errno));
@@ -186,15 +265,60 @@ follow_reader::content& follow_reader::content_for(const std::string& identity, 
   return *slot;
 }
 
-void follow_reader::open_file(const std::string& path, bool first_start) {
+int follow_reader::open_path(const std::string& path, int& err) {
+  if (open_files_ >= fd_cap_) {
+    err = -1;
+    return -1;
+  }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;  // gone again, or unreadable: the next scan tries again
+  err = fd < 0 ? errno : 0;
+  if (fd < 0 && out_of_fds(err)) {
+    // The limit was hit anyway (descriptors sluice uses elsewhere, or the system's
+    // table): at most what is open now, one kept free for glob's opendir.
+    fd_cap_ = std::max<std::size_t>(1, open_files_ > 1 ? open_files_ - 1 : open_files_);
+  }
+  return fd;
+}
+
+void follow_reader::defer(const std::string& path, int err, bool first_start) {
+  if (pending_.try_emplace(path, pending_open{now_ns(), first_start}).second) note_wait(path, err);
+}
+
+void follow_reader::note_wait(const std::string& path, int err) {
+  bump(stats_.open_deferred);
+  if (!warned_.insert("defer").second) return;
+  if (err == -1)
+    spdlog::warn("{}: not opened yet: {} followed files are open, all that the open-file limit {} (ulimit -n) "
+                 "leaves; files are read in turns (reader.open_deferred counts them)",
+                 path, open_files_, fd_limit_);
+  else
+    spdlog::warn("{}: cannot open it yet ({}, with {} followed files open and the open-file limit {}): files are "
+                 "read in turns (reader.open_deferred counts them)",
+                 path, std::strerror(err), open_files_, fd_limit_);
+}
+
+void follow_reader::open_file(const std::string& path, bool first_start) {
+  int err = 0;
+  const int fd = open_path(path, err);
+  if (fd < 0) {
+    if (err == -1 || out_of_fds(err)) {
+      defer(path, err, first_start);
+    } else if (err != ENOENT && warned_.insert("open:" + path).second) {
+      spdlog::warn("cannot open {} ({}): trying again at every rescan", path, std::strerror(err));
+    }
+    return;  // gone again, or unreadable: the next scan tries again
+  }
+  // The pending set keeps how the file was first found (present at the first start).
+  if (auto p = pending_.find(path); p != pending_.end()) {
+    first_start = p->second.first_start;
+    pending_.erase(p);
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     return;
   }
-  auto f = followed_file::opened(path, fd, st);
+  auto f = followed_file::opened(path, fd, st, open_files_);
   if (auto id = file_identity(fd)) {
     f->identity = *id;
     content_for(*id, *f, first_start);
@@ -204,8 +328,20 @@ void follow_reader::open_file(const std::string& path, bool first_start) {
 
 void follow_reader::scan(bool first_start) {
   std::set<std::string> seen;
+  bool listed_all = true;
   for (const auto& pattern : patterns_) {
+    glob_fd_errno = 0;
     const auto paths = has_glob(pattern) ? expand(pattern) : std::vector<std::string>{pattern};
+    if (glob_fd_errno != 0) {
+      // A directory could not be read: its files are not missing, they are unknown yet.
+      listed_all = false;
+      fd_cap_ = std::max<std::size_t>(1, open_files_ > 1 ? open_files_ - 1 : open_files_);
+      if (warned_.insert("glob-fds").second)
+        spdlog::warn("{}: cannot list the directory ({}); closing files to make room, and trying again", pattern,
+                     std::strerror(glob_fd_errno));
+      rescan_ = true;
+      continue;
+    }
     bool any = false;
     for (const auto& path : paths) {
       struct stat st {};
@@ -229,6 +365,16 @@ void follow_reader::scan(bool first_start) {
       warned_.erase(pattern);
     }
   }
+  // A file deleted before a descriptor was free for it was never read: say so, count it.
+  for (auto it = pending_.begin(); listed_all && it != pending_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    spdlog::error("{} was removed before a file descriptor was free to read it: none of it was read", it->first);
+    input_failed();
+    it = pending_.erase(it);
+  }
   // An open file whose path is gone or names another inode now was rotated or deleted.
   for (auto& f : files_) {
     struct stat st {};
@@ -244,20 +390,42 @@ void follow_reader::scan(bool first_start) {
 void follow_reader::check_file(followed_file& f, bool first_start) {
   struct stat st {};
   if (f.fd < 0) {
-    // Parked (--max-open-files): looked at by path, reopened when it changed.
+    // Parked: looked at by path, reopened when it changed or has data left (closed in
+    // the middle for lack of descriptors).
+    const auto c = f.identity.empty() ? contents_.end() : contents_.find(f.identity);
+    const bool unread = c != contents_.end() && f.last_size > c->second->in.pos;
     if (::stat(f.path.c_str(), &st) != 0 || st.st_dev != f.dev || st.st_ino != f.ino) {
-      f.rotated = true;  // drained before it was parked: nothing is left to read of it
-      return;
+      if (!unread) {
+        f.rotated = true;  // drained before it was parked: nothing is left to read of it
+        return;
+      }
+      if (!find_moved(f) || ::stat(f.path.c_str(), &st) != 0) {
+        spdlog::error("{} was rotated away or deleted while closed for lack of file descriptors: its last {} bytes "
+                      "were not read",
+                      f.path, f.last_size - c->second->in.pos);
+        input_failed();
+        f.last_size = c->second->in.pos;  // nothing more can be had of it
+        f.waiting_since_ns = 0;
+        f.rotated = true;
+        return;
+      }
     }
-    if (static_cast<std::uint64_t>(st.st_size) == f.last_size && mtime_ns(st) == f.last_mtime_ns) return;
-    const int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (!unread && static_cast<std::uint64_t>(st.st_size) == f.last_size && mtime_ns(st) == f.last_mtime_ns) return;
+    int err = 0;
+    const int fd = open_path(f.path, err);
     struct stat again {};
     if (fd < 0 || ::fstat(fd, &again) != 0 || again.st_dev != f.dev || again.st_ino != f.ino) {
       if (fd >= 0) ::close(fd);
-      return;  // replaced meanwhile: the next scan sees it
+      if (fd < 0 && (err == -1 || out_of_fds(err))) {
+        // Waits its turn for a descriptor (rotate_open_set).
+        if (f.waiting_since_ns == 0) {
+          f.waiting_since_ns = now_ns();
+          note_wait(f.path, err);
+        }
+      }
+      return;  // or replaced meanwhile: the next scan sees it
     }
-    f.fd = fd;
-    f.last_active_ns = now_ns();
+    f.adopt(fd);
   }
   if (::fstat(f.fd, &st) != 0) return;
   const auto size = static_cast<std::uint64_t>(st.st_size);
@@ -295,6 +463,7 @@ bool follow_reader::read_content(content& c, const handoff& h, bool& read_any) {
       from = f.get();
   if (from == nullptr) return true;
   c.orphan_since_ns = 0;
+  from->had_turn = true;  // read now, or nothing to read: it may give its descriptor up
   if (from->last_size <= c.in.pos) return true;
   c.in.fd = from->fd;
   for (int i = 0; i < batches_per_turn; ++i) {
@@ -402,14 +571,82 @@ void follow_reader::park_idle() {
             [](const auto* a, const auto* b) { return a->last_active_ns < b->last_active_ns; });
   std::size_t still_open = open.size();
   for (auto* f : idle) {
-    if (still_open <= cfg_.max_open_files) break;
-    ::close(f->fd);
-    f->fd = -1;
+    if (still_open <= max_open_) break;
+    park(*f);
     --still_open;
   }
-  if (undrained > cfg_.max_open_files && warned_.insert("max-open-files").second)
+  if (undrained > max_open_ && warned_.insert("max-open-files").second)
     spdlog::warn("{} files not drained yet (or rotated away) stay open, over --max-open-files {}", undrained,
-                 cfg_.max_open_files);
+                 max_open_);
+}
+
+void follow_reader::park(followed_file& f) {
+  f.close_fd();
+  const auto c = f.identity.empty() ? contents_.end() : contents_.find(f.identity);
+  // Closed with data left: it waits for its next turn, behind those waiting already.
+  f.waiting_since_ns = c != contents_.end() && f.last_size > c->second->in.pos ? now_ns() : 0;
+}
+
+void follow_reader::rotate_open_set() {
+  struct waiter {
+    std::int64_t since_ns;
+    followed_file* file;  // parked with data left; null: a path never opened yet
+    std::string path;
+  };
+  std::vector<waiter> waiting;
+  for (auto& f : files_)
+    if (f->fd < 0 && f->waiting_since_ns != 0) waiting.push_back({f->waiting_since_ns, f.get(), {}});
+  for (const auto& [path, p] : pending_) waiting.push_back({p.since_ns, nullptr, path});
+  if (waiting.empty() && open_files_ <= fd_cap_) return;
+  std::stable_sort(waiting.begin(), waiting.end(),
+                   [](const waiter& a, const waiter& b) { return a.since_ns < b.since_ns; });
+  // Who gives a descriptor up: drained files first (least recently active first), then
+  // files that have had a turn at reading, opened longest ago first. Rotated-away files
+  // cannot be found again by path and files with no complete first line yet have no
+  // content to keep their position: they stay open.
+  std::vector<followed_file*> drained, had_turn;
+  for (auto& f : files_) {
+    if (f->fd < 0 || f->rotated || f->identity.empty()) continue;
+    const auto c = contents_.find(f->identity);
+    if (c == contents_.end()) continue;
+    if (f->last_size <= c->second->in.pos)
+      drained.push_back(f.get());
+    else if (f->had_turn)
+      had_turn.push_back(f.get());
+  }
+  std::sort(drained.begin(), drained.end(),
+            [](const auto* a, const auto* b) { return a->last_active_ns < b->last_active_ns; });
+  std::sort(had_turn.begin(), had_turn.end(),
+            [](const auto* a, const auto* b) { return a->opened_ns < b->opened_ns; });
+  std::vector<followed_file*> give_up = std::move(drained);
+  give_up.insert(give_up.end(), had_turn.begin(), had_turn.end());
+  std::size_t next = 0;
+  while (open_files_ > fd_cap_ && next < give_up.size()) park(*give_up[next++]);
+  for (auto& w : waiting) {
+    if (open_files_ >= fd_cap_) {
+      if (next == give_up.size()) break;
+      park(*give_up[next++]);
+    }
+    if (w.file != nullptr)
+      check_file(*w.file, false);
+    else
+      open_file(w.path, false);
+  }
+}
+
+bool follow_reader::find_moved(followed_file& f) {
+  for (const char* suffix : {".*", "-*"}) {
+    for (const auto& path : expand(f.path + suffix)) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0 && st.st_dev == f.dev && st.st_ino == f.ino) {
+        spdlog::debug("{} was rotated to {} while closed: reading the rest of it there", f.path, path);
+        f.path = path;
+        f.rotated = true;  // drained there, then let go
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 void follow_reader::find_rotated_siblings() {
@@ -420,7 +657,8 @@ void follow_reader::find_rotated_siblings() {
     if (has_glob(pattern)) continue;
     for (const char* suffix : {".*", "-*"}) {
       for (const auto& path : expand(pattern + suffix)) {
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        int err = 0;
+        const int fd = open_path(path, err);
         if (fd < 0) continue;
         struct stat st {};
         const auto id = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? file_identity(fd) : std::nullopt;
@@ -432,7 +670,7 @@ void follow_reader::find_rotated_siblings() {
           ::close(fd);
           continue;
         }
-        auto f = followed_file::opened(path, fd, st);
+        auto f = followed_file::opened(path, fd, st, open_files_);
         f->identity = *id;
         f->rotated = true;  // drained, then let go
         content_for(*id, *f, false);
@@ -500,6 +738,7 @@ std::uint64_t follow_reader::run(const handoff& h) {
       if (!read_content(*it->second, h, read_any)) break;
     if (stopping() || !retire(h)) break;
     park_idle();
+    rotate_open_set();
     // Without inotify nothing tells of a new file: look at every poll interval.
     const auto now = now_ns();
     const std::int64_t scan_every_ms = inotify_fd_ < 0 ? std::min(idle_wait_ms, rescan_ms) : rescan_ms;
@@ -512,6 +751,11 @@ std::uint64_t follow_reader::run(const handoff& h) {
     // Busy or not, directory events are looked at on every pass: a new file is opened
     // promptly even while others are being read.
     wait_for_change(read_any ? 0 : idle_wait_ms);
+  }
+  // A file that never got a descriptor was not read at all: a failed input.
+  for (const auto& [path, p] : pending_) {
+    spdlog::error("{} was never read: no file descriptor was free for it (open-file limit {})", path, fd_limit_);
+    input_failed();
   }
   // Shutdown: without a checkpoint, a held unfinished line goes on as it is (nothing read
   // is lost); with one it stays unread, to be read whole at the next start.
