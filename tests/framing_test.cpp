@@ -328,6 +328,31 @@ TEST(Framing, CrlfLineOneByteOverMaxLineBytesIsOversizeWithoutItsCr) {
   EXPECT_EQ(v[0].oversize_length, 102u);
 }
 
+TEST(Framing, ReleasedHeldLineIsReadAgainWholeAndCountedOnce) {
+  // Follow mode: the unfinished line is let go of (its memory too) and read again from
+  // offset() once its newline is there; bytes_read() counts its bytes once.
+  std::string file = "a\n" + repeat('x', 5000);
+  line_framer f(64, 100000);
+  f.set_follow(true);
+  f.start_input();
+  chunked_stream first(file);
+  auto v = fill_one(f, first, 64);
+  while (v.st == status::more) v = fill_one(f, first, 64);
+  ASSERT_EQ(v.st, status::idle);
+  ASSERT_TRUE(f.holding());
+  EXPECT_EQ(f.offset(), 2u);
+  f.release_held();
+  EXPECT_FALSE(f.holding());
+  file += "\nb\n";
+  chunked_stream again(file.substr(f.offset()));
+  std::string got;
+  for (v = fill_one(f, again, 64); v.st == status::more; v = fill_one(f, again, 64)) got += v.bytes;
+  got += v.bytes;
+  EXPECT_EQ(got, repeat('x', 5000) + "\nb\n");
+  EXPECT_EQ(f.offset(), file.size());
+  EXPECT_EQ(f.bytes_read(), file.size());
+}
+
 TEST(Framing, LineAtMaxLineBytesWithoutNewlineAtEndIsNotOversize) {
   const std::string input = "a\n" + repeat('x', 100);
   chunked_stream in(input, {7});

@@ -31,6 +31,11 @@ constexpr std::int64_t rotated_quiet_ns = 1'500'000'000;
 // Batches read from one file before the others get their turn.
 constexpr int batches_per_turn = 4;
 constexpr int rescan_ms = 1000;
+// An unfinished last line up to this long is held in memory (a writer caught in the
+// middle of a line, the usual case; kept even if the file is truncated before its
+// newline comes); a longer one is held as an offset and read again from the file, so
+// what sluice holds per followed file stays small however many files it follows.
+constexpr std::size_t held_in_memory_max = 4096;
 
 std::int64_t mtime_ns(const struct stat& st) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
@@ -97,7 +102,11 @@ class file_stream final : public byte_stream {
   // there; the next look at the file sees the new content (read from 0) and the copy
   // supplies the rest of the old one.
   std::string expect;
+  // Reads stop here (a held line read back into memory, and nothing after it).
+  std::uint64_t end = UINT64_MAX;
   long read(char* dst, std::size_t n) override {
+    if (pos >= end) return 0;
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, end - pos));
     for (;;) {
       const ssize_t got = ::pread(fd, dst, n, static_cast<off_t>(pos));
       if (got < 0 && errno == EINTR) continue;
@@ -107,6 +116,18 @@ class file_stream final : public byte_stream {
     }
   }
 };
+
+// Whether fd holds a newline in [from, to).
+bool has_newline(int fd, std::uint64_t from, std::uint64_t to) {
+  char buf[64 * 1024];
+  while (from < to) {
+    const ssize_t n = ::pread(fd, buf, std::min<std::uint64_t>(sizeof buf, to - from), static_cast<off_t>(from));
+    if (n <= 0) return true;  // read it properly: the framer reports what went wrong
+    if (std::memchr(buf, '\n', static_cast<std::size_t>(n)) != nullptr) return true;
+    from += static_cast<std::uint64_t>(n);
+  }
+  return false;
+}
 
 // Just past the last complete line of what fd holds up to `size` (where "the end" of a
 // file is when following starts: a line still being written is read whole later).
@@ -179,6 +200,11 @@ struct follow_reader::content {
   std::string identity;
   line_framer framer;
   file_stream in;                     // fd of the file read from now; pos: read position
+  // An unfinished last line is held as an offset, not in memory: in.pos is where it
+  // starts (read again when its newline comes), seen_to how far sluice has looked.
+  std::uint64_t seen_to = 0;
+  std::uint64_t seen() const { return std::max(in.pos, seen_to); }
+  bool held_on_disk() const { return seen_to > in.pos; }
   const input_source* src = nullptr;
   std::int64_t orphan_since_ns = 0;   // no file shows it since then (0: some file does)
 };
@@ -259,6 +285,7 @@ follow_reader::content& follow_reader::content_for(const std::string& identity, 
   slot->identity = identity;
   slot->in.expect = fingerprint_of(identity);
   slot->in.pos = start;
+  slot->seen_to = start;
   slot->framer.start_input(start);
   slot->src = &add_source(f.path, identity);
   spdlog::debug("reading {} from offset {}", f.path, start);
@@ -393,18 +420,18 @@ void follow_reader::check_file(followed_file& f, bool first_start) {
     // Parked: looked at by path, reopened when it changed or has data left (closed in
     // the middle for lack of descriptors).
     const auto c = f.identity.empty() ? contents_.end() : contents_.find(f.identity);
-    const bool unread = c != contents_.end() && f.last_size > c->second->in.pos;
+    const bool unread = c != contents_.end() && f.last_size > c->second->seen();
+    const bool held = c != contents_.end() && c->second->held_on_disk();
     if (::stat(f.path.c_str(), &st) != 0 || st.st_dev != f.dev || st.st_ino != f.ino) {
-      if (!unread) {
+      if (!unread && !held) {
         f.rotated = true;  // drained before it was parked: nothing is left to read of it
         return;
       }
       if (!find_moved(f) || ::stat(f.path.c_str(), &st) != 0) {
-        spdlog::error("{} was rotated away or deleted while closed for lack of file descriptors: its last {} bytes "
-                      "were not read",
-                      f.path, f.last_size - c->second->in.pos);
+        spdlog::error("{} was rotated away or deleted while closed: its last {} bytes were not read", f.path,
+                      f.last_size - c->second->in.pos);
         input_failed();
-        f.last_size = c->second->in.pos;  // nothing more can be had of it
+        f.last_size = c->second->seen();  // nothing more can be had of it
         f.waiting_since_ns = 0;
         f.rotated = true;
         return;
@@ -464,14 +491,31 @@ bool follow_reader::read_content(content& c, const handoff& h, bool& read_any) {
   if (from == nullptr) return true;
   c.orphan_since_ns = 0;
   from->had_turn = true;  // read now, or nothing to read: it may give its descriptor up
-  if (from->last_size <= c.in.pos) return true;
+  if (from->last_size <= c.seen()) return true;
   c.in.fd = from->fd;
+  // A held line grown without its newline yet (and still within --max-line-bytes) is
+  // only looked through, not read again.
+  if (c.held_on_disk() && from->last_size - c.in.pos <= cfg_.max_line_bytes &&
+      !has_newline(from->fd, c.seen_to, from->last_size)) {
+    c.seen_to = from->last_size;
+    from->quiet_since_ns = 0;
+    from->last_active_ns = now_ns();
+    return true;
+  }
   for (int i = 0; i < batches_per_turn; ++i) {
     const auto status = read_batch(h, c.framer, c.in, *c.src);
     if (!status) return false;
     read_any = true;
     from->quiet_since_ns = 0;
     from->last_active_ns = now_ns();
+    c.seen_to = c.in.pos;
+    if (*status == line_framer::status::idle && c.framer.held_bytes() > held_in_memory_max) {
+      // The unfinished last line stays in the file, not in memory: read again from its
+      // start when its newline comes.
+      c.in.pos = c.framer.offset();
+      c.framer.release_held();
+      return true;
+    }
     if (*status == line_framer::status::failed) {
       spdlog::error("reading {}: {}", from->path, std::strerror(c.framer.last_errno()));
       input_failed();
@@ -496,7 +540,7 @@ bool follow_reader::retire(const handoff& h) {
     auto& f = **it;
     bool drained = true;
     if (!f.identity.empty()) {
-      if (auto c = contents_.find(f.identity); c != contents_.end()) drained = f.last_size <= c->second->in.pos;
+      if (auto c = contents_.find(f.identity); c != contents_.end()) drained = f.last_size <= c->second->seen();
     }
     if (!f.rotated || !drained) {
       ++it;
@@ -519,6 +563,15 @@ bool follow_reader::retire(const handoff& h) {
         st = *r;
       }
     }
+    // The content's held line is in this file only: into memory with it before the file
+    // goes (the content ends soon, or goes on from a copy).
+    if (!f.identity.empty() && f.fd >= 0) {
+      const auto c = contents_.find(f.identity);
+      const bool elsewhere = std::any_of(files_.begin(), files_.end(), [&](const auto& g) {
+        return g.get() != &f && g->fd >= 0 && g->identity == f.identity;
+      });
+      if (c != contents_.end() && !elsewhere && !reload_held(*c->second, f.fd, h)) return false;
+    }
     spdlog::debug("let go of {}", f.path);
     it = files_.erase(it);
     rescan_ = true;
@@ -540,6 +593,9 @@ bool follow_reader::retire(const handoff& h) {
       ++it;
       continue;
     }
+    if (c.held_on_disk())
+      spdlog::warn("{}: its unfinished last line ({} bytes) was truncated away before it could be read back",
+                   c.src->name, c.seen_to - c.in.pos);
     if (c.framer.holding() && !read_batch(h, c.framer, c.in, *c.src, true)) return false;
     finished_[c.identity] = c.framer.offset();
     spdlog::debug("content of {} ended at offset {}", c.src->name, c.framer.offset());
@@ -561,7 +617,7 @@ void follow_reader::park_idle() {
   std::size_t undrained = 0;  // rotated away or with data left: must stay open
   for (auto* f : open) {
     const auto c = f->identity.empty() ? contents_.end() : contents_.find(f->identity);
-    if (f->rotated || c == contents_.end() || f->last_size > c->second->in.pos) {
+    if (f->rotated || c == contents_.end() || f->last_size > c->second->seen()) {
       ++undrained;
       continue;
     }
@@ -584,7 +640,7 @@ void follow_reader::park(followed_file& f) {
   f.close_fd();
   const auto c = f.identity.empty() ? contents_.end() : contents_.find(f.identity);
   // Closed with data left: it waits for its next turn, behind those waiting already.
-  f.waiting_since_ns = c != contents_.end() && f.last_size > c->second->in.pos ? now_ns() : 0;
+  f.waiting_since_ns = c != contents_.end() && f.last_size > c->second->seen() ? now_ns() : 0;
 }
 
 void follow_reader::rotate_open_set() {
@@ -609,7 +665,7 @@ void follow_reader::rotate_open_set() {
     if (f->fd < 0 || f->rotated || f->identity.empty()) continue;
     const auto c = contents_.find(f->identity);
     if (c == contents_.end()) continue;
-    if (f->last_size <= c->second->in.pos)
+    if (f->last_size <= c->second->seen())
       drained.push_back(f.get());
     else if (f->had_turn)
       had_turn.push_back(f.get());
@@ -632,6 +688,33 @@ void follow_reader::rotate_open_set() {
     else
       open_file(w.path, false);
   }
+}
+
+bool follow_reader::reload_held(content& c, int fd, const handoff& h) {
+  if (!c.held_on_disk()) return true;
+  c.in.fd = fd;
+  c.in.end = c.seen_to;  // the held line only: no newline in it
+  const auto st = read_batch(h, c.framer, c.in, *c.src);
+  c.in.end = UINT64_MAX;
+  if (!st) return false;
+  c.seen_to = c.in.pos;
+  return true;
+}
+
+int follow_reader::fd_showing(content& c) {
+  for (auto& f : files_)
+    if (f->fd >= 0 && f->identity == c.identity) return f->fd;
+  for (auto& f : files_) {
+    if (f->identity != c.identity) continue;
+    const int fd = ::open(f->path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino) {
+      f->adopt(fd);
+      return fd;
+    }
+    if (fd >= 0) ::close(fd);
+  }
+  return -1;
 }
 
 bool follow_reader::find_moved(followed_file& f) {
@@ -761,8 +844,16 @@ std::uint64_t follow_reader::run(const handoff& h) {
   // is lost); with one it stays unread, to be read whole at the next start.
   if (checkpoints_ == nullptr) {
     stopped_reading_ = true;
-    for (auto& [id, c] : contents_)
+    for (auto& [id, c] : contents_) {
+      if (c->held_on_disk()) {
+        const int fd = fd_showing(*c);
+        if (fd < 0 || !reload_held(*c, fd, h)) {
+          if (fd < 0) spdlog::error("{}: cannot reopen it to hand on its unfinished last line", c->src->name);
+          continue;
+        }
+      }
       if (c->framer.holding() && !read_batch(h, c->framer, c->in, *c->src, true)) break;
+    }
   }
   return seq_;
 }

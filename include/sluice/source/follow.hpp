@@ -25,9 +25,11 @@
 // - copytruncate: the original's size drops (or its first line changes): it shows a new
 //   content from 0; the old content goes on from any copy that shows it.
 // - delete: the open file is drained, then let go; the path is waited for again.
-// A content's unterminated last line is held until its newline arrives; it goes on
-// without one when no file shows that content any more (rotated away, deleted or
-// truncated, and drained).
+// A content's unterminated last line is held until its newline arrives, as an offset:
+// the bytes stay in the file and are read again then, so memory does not grow with the
+// number of files followed. It goes on without its newline when no file shows that
+// content any more (rotated away, deleted or truncated, and drained; read back into
+// memory as its file is let go of) and at shutdown without a checkpoint.
 //
 // File descriptors: --max-open-files is fitted to RLIMIT_NOFILE at start-up (the soft
 // limit raised up to the hard one when needed). Beyond the descriptors that leaves
@@ -91,6 +93,11 @@ class follow_reader final : public input_reader {
   // An undrained parked file whose path names another file now: finds it under its
   // rotated name (path.N, path-DATE).
   bool find_moved(followed_file& f);
+  // A content's unfinished line is held as an offset (it is in the file); read back into
+  // memory from `fd` when the file is let go of, or at shutdown.
+  bool reload_held(content& c, int fd, const handoff& h);
+  // A descriptor on a file showing `c` (a parked one reopened), or -1.
+  int fd_showing(content& c);
   std::size_t open_files_ = 0;  // followed files with a descriptor now
   std::size_t max_open_ = 0;    // --max-open-files, fitted to the open-file limit
   std::size_t fd_cap_ = 0;      // the most followed files open at once
