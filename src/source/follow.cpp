@@ -258,15 +258,59 @@ void follow_reader::watch_directories() {
   if (inotify_fd_ < 0) return;
   for (const auto& p : patterns_) {
     const auto dir = dir_of(p);
-    // Watching a directory reports writes to, creation, renames and deletion of the files
-    // in it: enough to wake for new data and for rotations.
-    if (::inotify_add_watch(inotify_fd_, dir.c_str(),
-                            IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE |
-                                IN_ATTRIB) < 0 &&
-        warned_.insert("watch:" + dir).second) {
-      spdlog::warn("cannot watch {} ({}); noticing its changes by polling", dir, std::strerror(errno));
+    std::vector<std::string> dirs;
+    if (!has_glob(dir)) {
+      dirs.push_back(dir);
+    } else {
+      // A wildcard in a directory name ('app*/x.log'): watch every directory that matches
+      // now, and each level above, from the last one without a wildcard, where a new
+      // matching directory would appear (its creation triggers a rescan, which watches it).
+      const auto first = dir.find_first_of("*?[");
+      const auto fixed = dir.rfind('/', first);
+      dirs.push_back(fixed == std::string::npos ? "." : fixed == 0 ? "/" : dir.substr(0, fixed));
+      for (auto slash = dir.find('/', first); slash != std::string::npos; slash = dir.find('/', slash + 1))
+        for (auto& d : expand(dir.substr(0, slash))) dirs.push_back(std::move(d));
+      for (auto& d : expand(dir)) dirs.push_back(std::move(d));
+    }
+    for (const auto& d : dirs) {
+      if (watched_.count(d)) continue;
+      struct stat st {};
+      if (has_glob(dir) && (::stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) continue;
+      // Watching a directory reports writes to, creation, renames and deletion of the
+      // files in it: enough to wake for new data and for rotations.
+      if (::inotify_add_watch(inotify_fd_, d.c_str(),
+                              IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE |
+                                  IN_ATTRIB) >= 0) {
+        watched_.insert(d);
+      } else if (warned_.insert("watch:" + d).second) {
+        spdlog::warn("cannot watch {} ({}); noticing its changes by polling", d, std::strerror(errno));
+      }
     }
   }
+}
+
+void follow_reader::note_own_outputs() {
+  // Looked up again at each scan: an output may be created, or rotated, after the start.
+  // Every inode an output ever had is remembered (a rotated output keeps its inode).
+  struct stat o {};
+  for (const std::string* p : {&cfg_.output, &cfg_.dead_letter, &cfg_.stats_file}) {
+    if (p->empty()) continue;
+    if ((*p == "-" ? ::fstat(STDOUT_FILENO, &o) == 0 : ::stat(p->c_str(), &o) == 0) && S_ISREG(o.st_mode))
+      own_files_.insert({o.st_dev, o.st_ino});
+  }
+}
+
+bool follow_reader::own_output(const struct stat& st) const {
+  return own_files_.count({st.st_dev, st.st_ino}) > 0;
+}
+
+static const char* file_kind(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
 }
 
 follow_reader::content& follow_reader::content_for(const std::string& identity, const followed_file& f,
@@ -356,6 +400,8 @@ void follow_reader::open_file(const std::string& path, bool first_start) {
 void follow_reader::scan(bool first_start) {
   std::set<std::string> seen;
   bool listed_all = true;
+  watch_directories();  // directories matching a wildcard may have appeared
+  note_own_outputs();
   for (const auto& pattern : patterns_) {
     glob_fd_errno = 0;
     const auto paths = has_glob(pattern) ? expand(pattern) : std::vector<std::string>{pattern};
@@ -372,9 +418,24 @@ void follow_reader::scan(bool first_start) {
     bool any = false;
     for (const auto& path : paths) {
       struct stat st {};
-      if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (::stat(path.c_str(), &st) != 0) continue;
+      if (!S_ISREG(st.st_mode)) {
+        // Named on its own, a directory, FIFO or device is the user's mistake: said once,
+        // a failed input. Matched by a wildcard, it is just not one of the files.
+        any = any || !has_glob(pattern);
+        if (!has_glob(pattern) && unfollowable_.insert(path).second) {
+          spdlog::error("{} is {}: -F follows regular files only", path, file_kind(st.st_mode));
+          input_failed();
+        }
+        continue;
+      }
       any = true;
       if (!seen.insert(path).second) continue;
+      if (own_output(st)) {
+        if (warned_.insert("own:" + path).second)
+          spdlog::warn("{} is sluice's own output (-o, --dead-letter or --stats-file): not followed", path);
+        continue;
+      }
       // Already open (same inode): a rename within the glob only changes its name.
       auto same = std::find_if(files_.begin(), files_.end(),
                                [&](const auto& f) { return f->dev == st.st_dev && f->ino == st.st_ino; });
@@ -385,11 +446,10 @@ void follow_reader::scan(bool first_start) {
       }
       open_file(path, first_start);
     }
+    // Once per pattern: a path deleted and recreated again and again is not news.
     if (!any && warned_.insert(pattern).second) {
       spdlog::warn("{}: {}; waiting for it to appear", pattern,
                    has_glob(pattern) ? "no file matches yet" : "no such file yet");
-    } else if (any) {
-      warned_.erase(pattern);
     }
   }
   // A file deleted before a descriptor was free for it was never read: say so, count it.
@@ -795,6 +855,11 @@ void follow_reader::wait_for_change(int timeout_ms) {
     for (ssize_t at = 0; at < got;) {
       const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
       if (ev->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_Q_OVERFLOW)) rescan_ = true;
+      if (ev->mask & IN_IGNORED) {
+        // A watched directory went away: watched again if it comes back.
+        watched_.clear();
+        rescan_ = true;
+      }
       if (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB)) poke_parked_ = true;
       at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
     }
@@ -802,9 +867,12 @@ void follow_reader::wait_for_change(int timeout_ms) {
 }
 
 std::uint64_t follow_reader::run(const handoff& h) {
-  watch_directories();
   const bool first_start = checkpoints_ == nullptr || !checkpoints_->existed();
   scan(first_start);
+  if (std::all_of(patterns_.begin(), patterns_.end(),
+                  [&](const auto& p) { return !has_glob(p) && unfollowable_.count(p); })) {
+    return seq_;  // nothing here can ever be followed (each said and counted)
+  }
   if (!first_start) find_rotated_siblings();
   rescan_ = false;
   auto last_scan = now_ns();

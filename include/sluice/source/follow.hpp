@@ -43,6 +43,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <sys/stat.h>
+#include <utility>
 #include <vector>
 
 #include "sluice/source.hpp"
@@ -116,6 +118,13 @@ class follow_reader final : public input_reader {
   std::map<std::string, std::unique_ptr<content>> contents_;
   std::map<std::string, std::uint64_t> finished_;  // identity -> offset, contents ended this run
   std::set<std::string> warned_;
+  std::set<std::string> watched_;        // directories with an inotify watch
+  std::set<std::string> unfollowable_;   // plain paths that are directories, FIFOs, devices
+  // Whether the file is one of sluice's outputs (-o, --dead-letter, --stats-file), now or
+  // at an earlier look (a rotated output keeps its inode).
+  bool own_output(const struct stat& st) const;
+  void note_own_outputs();
+  std::set<std::pair<dev_t, ino_t>> own_files_;
   int inotify_fd_ = -1;
   bool rescan_ = true;
 };
