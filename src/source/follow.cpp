@@ -491,7 +491,8 @@ void follow_reader::check_file(followed_file& f, bool first_start) {
         spdlog::error("{} was rotated away or deleted while closed: its last {} bytes were not read", f.path,
                       f.last_size - c->second->in.pos);
         input_failed();
-        f.last_size = c->second->seen();  // nothing more can be had of it
+        c->second->seen_to = c->second->in.pos;  // its held line is gone with it (said here)
+        f.last_size = c->second->in.pos;          // nothing more can be had of it
         f.waiting_since_ns = 0;
         f.rotated = true;
         return;
