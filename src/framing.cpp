@@ -19,11 +19,23 @@ void line_framer::start_input(std::uint64_t offset) {
   carry_.clear();
   offset_ = offset;
   bytes_read_ = 0;
+  replay_ = 0;
   at_start_ = offset == 0;
   ended_ = false;
   skipping_ = false;
   errno_ = 0;
   discarded_ = 0;
+}
+
+void line_framer::release_held() {
+  replay_ += carry_.size();
+  std::vector<char>().swap(carry_);
+}
+
+void line_framer::count_read(std::size_t n) {
+  const std::uint64_t again = std::min<std::uint64_t>(n, replay_);
+  replay_ -= again;
+  bytes_read_ += n - again;
 }
 
 line_framer::status line_framer::fill(byte_stream& in, batch& b) {
@@ -70,6 +82,9 @@ line_framer::status line_framer::fill_lines(byte_stream& in, batch& b) {
   if (len > b.capacity()) b.grow(len, 0);
   if (len) std::memcpy(b.data(), carry_.data(), len);
   carry_.clear();
+  // A framer per followed file: a buffer kept for one long line would stay, per file,
+  // outside the memory budget.
+  if (carry_.capacity() > skip_chunk) std::vector<char>().swap(carry_);
 
   // What is left after an oversize line was read in one go with it: it may hold whole
   // lines already, which go on before anything more is read.
@@ -80,9 +95,13 @@ line_framer::status line_framer::fill_lines(byte_stream& in, batch& b) {
   bool long_line = false;
   while (!ended_) {
     if (len == b.capacity()) {
-      // Full, and no newline in it: one line longer than the buffer.
-      if (len > max_line_bytes_) return skip_oversize(in, b, len);
-      b.grow(std::min(std::max(2 * b.capacity(), batch_bytes_), max_line_bytes_ + 1), len);
+      // Full, and no newline in it: one line longer than the buffer. A '\r' before the
+      // newline is not part of the line's length: a CRLF line of exactly max-line-bytes
+      // needs one byte more of buffer to show its '\n'.
+      const bool cr_at_limit = len == max_line_bytes_ + 1 && b.data()[len - 1] == '\r';
+      if (len > max_line_bytes_ && !cr_at_limit) return skip_oversize(in, b, len);
+      const std::size_t most = cr_at_limit ? max_line_bytes_ + 2 : max_line_bytes_ + 1;
+      b.grow(std::min(std::max(2 * b.capacity(), batch_bytes_), most), len);
       long_line = true;
     }
     const long n = in.read(b.data() + len, b.capacity() - len);
@@ -97,7 +116,7 @@ line_framer::status line_framer::fill_lines(byte_stream& in, batch& b) {
       ended_ = true;
       break;
     }
-    bytes_read_ += static_cast<std::uint64_t>(n);
+    count_read(static_cast<std::size_t>(n));
     std::size_t fresh = len;
     len += static_cast<std::size_t>(n);
     if (at_start_) {
@@ -148,6 +167,7 @@ line_framer::status line_framer::skip_oversize(byte_stream& in, batch& b, std::s
   b.size = max_line_bytes_;
   skipping_ = true;
   skipped_ = have;
+  skip_cr_ = b.data()[have - 1] == '\r';
   offset_ += have;
   const status st = skip_to_newline(in);
   // The whole length when its end was found; when a followed file has no more yet, the
@@ -168,18 +188,22 @@ line_framer::status line_framer::skip_to_newline(byte_stream& in) {
       skipping_ = false;
       return errno_ ? status::failed : status::ended;
     }
-    bytes_read_ += static_cast<std::uint64_t>(n);
+    count_read(static_cast<std::size_t>(n));
     const auto* nl = static_cast<const char*>(std::memchr(skip_.data(), '\n', static_cast<std::size_t>(n)));
     if (nl == nullptr) {
+      skip_cr_ = skip_[static_cast<std::size_t>(n) - 1] == '\r';
       skipped_ += static_cast<std::uint64_t>(n);
       offset_ += static_cast<std::uint64_t>(n);
       continue;
     }
     const auto upto = static_cast<std::uint64_t>(nl - skip_.data());
-    skipped_ += upto;
+    // The length of a CRLF line does not count its '\r' (as for an LF line).
+    const bool cr = upto > 0 ? skip_[upto - 1] == '\r' : skip_cr_;
+    skipped_ += upto - (cr ? 1 : 0);
     offset_ += upto + 1;
     skipping_ = false;
     carry_.assign(nl + 1, static_cast<const char*>(skip_.data()) + n);
+    std::vector<char>().swap(skip_);  // per followed file too: not kept once done
     return status::more;
   }
 }

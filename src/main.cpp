@@ -83,6 +83,8 @@ int main(int argc, char** argv) {
     // Exit without unwinding: the signal thread may still be in sigwait().
     std::_Exit(static_cast<int>(r.code));
   } catch (const sluice::usage_error& e) {
+    // A flag only setting up can check (--max-open-files against ulimit -n), or an
+    // address no component takes.
     std::fprintf(stderr, "sluice: %s\n", e.what());
     return static_cast<int>(sluice::exit_code::usage);
   } catch (const sluice::startup_error& e) {

@@ -118,6 +118,12 @@ void dead_letter_writer::add(std::string& dead, line_verdict why, std::string_vi
 namespace {
 
 // Cuts the line that starts at p (up to its newline or the end); p moves past it.
+// A line's length against --max-line-bytes: a '\r' before its '\n' does not count, so a
+// CRLF line is oversize exactly when the same LF line is.
+std::size_t line_length(std::string_view raw) {
+  return raw.size() - (!raw.empty() && raw.back() == '\r' ? 1 : 0);
+}
+
 std::string_view cut_line(const char*& p, const char* end) {
   const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
   const char* line_end = nl ? nl : end;
@@ -169,10 +175,10 @@ void batch_parser::parse_line(batch& b, std::string_view raw, std::uint64_t offs
     return;
   }
   ++b.counts.lines;
-  if (raw.size() > max_line_bytes_) {
+  if (line_length(raw) > max_line_bytes_) {
     ++b.counts.oversize;
     dead_letter_.add(b.dead, {line_error::oversize}, b.source_name, offset,
-                     raw.substr(0, max_line_bytes_), raw.size());
+                     raw.substr(0, max_line_bytes_), line_length(raw));
     return;
   }
   simdjson::dom::element doc;
@@ -221,7 +227,7 @@ const char* batch_parser::parse_as_stream(batch& b) {
       ++b.counts.empty;
       continue;
     }
-    if (!(doc != stream.end()) || raw.size() > max_line_bytes_) return line_start;
+    if (!(doc != stream.end()) || line_length(raw) > max_line_bytes_) return line_start;
     auto parsed = *doc;
     if (parsed.error() != simdjson::SUCCESS) return line_start;
     const simdjson::dom::element root = parsed.value_unsafe();

@@ -287,6 +287,72 @@ TEST(Framing, LineOfExactlyMaxLineBytesIsNotOversize) {
   }
 }
 
+TEST(Framing, CrlfLineOfExactlyMaxLineBytesIsNotOversize) {
+  // 100 bytes before "\r\n": the '\r' does not count, as the same LF line is not oversize.
+  // Batches smaller than the line, so the framer (not the parse stage) decides.
+  const std::string line = repeat('x', 100);
+  const std::string input = line + "\r\nok\r\n";
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{100000}}) {
+    chunked_stream in(input, {chunk});
+    const auto v = frame_all(in, 16, 100);
+    for (const auto& b : v) EXPECT_EQ(b.kind, batch::content::lines) << "chunk " << chunk;
+    EXPECT_EQ(lines_bytes(v), input) << "chunk " << chunk;
+    EXPECT_EQ(v.back().st, status::ended);
+  }
+  // Also when the batch is exactly max-line-bytes + 1 (full at the '\r').
+  chunked_stream in(input);
+  const auto v = frame_all(in, 101, 100);
+  for (const auto& b : v) EXPECT_EQ(b.kind, batch::content::lines);
+  EXPECT_EQ(lines_bytes(v), input);
+}
+
+TEST(Framing, CrlfLineOneByteOverMaxLineBytesIsOversizeWithoutItsCr) {
+  const std::string input = "ok\r\n" + repeat('x', 101) + "\r\nz\r\n";
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{100000}}) {
+    chunked_stream in(input, {chunk});
+    const auto v = frame_all(in, 16, 100);
+    std::vector<framed> over;
+    for (const auto& b : v)
+      if (b.kind == batch::content::oversize) over.push_back(b);
+    ASSERT_EQ(over.size(), 1u) << "chunk " << chunk;
+    EXPECT_EQ(over[0].offset, 4u);
+    EXPECT_EQ(over[0].bytes, repeat('x', 100));
+    EXPECT_EQ(over[0].oversize_length, 101u) << "chunk " << chunk;  // as for the LF line
+    EXPECT_EQ(lines_bytes(v), "ok\r\nz\r\n");
+  }
+  // A '\r' inside the line, not before its '\n', still counts.
+  chunked_stream in(repeat('x', 100) + "\ry\n");
+  const auto v = frame_all(in, 16, 100);
+  ASSERT_GE(v.size(), 1u);
+  EXPECT_EQ(v[0].kind, batch::content::oversize);
+  EXPECT_EQ(v[0].oversize_length, 102u);
+}
+
+TEST(Framing, ReleasedHeldLineIsReadAgainWholeAndCountedOnce) {
+  // Follow mode: the unfinished line is let go of (its memory too) and read again from
+  // offset() once its newline is there; bytes_read() counts its bytes once.
+  std::string file = "a\n" + repeat('x', 5000);
+  line_framer f(64, 100000);
+  f.set_follow(true);
+  f.start_input();
+  chunked_stream first(file);
+  auto v = fill_one(f, first, 64);
+  while (v.st == status::more) v = fill_one(f, first, 64);
+  ASSERT_EQ(v.st, status::idle);
+  ASSERT_TRUE(f.holding());
+  EXPECT_EQ(f.offset(), 2u);
+  f.release_held();
+  EXPECT_FALSE(f.holding());
+  file += "\nb\n";
+  chunked_stream again(file.substr(f.offset()));
+  std::string got;
+  for (v = fill_one(f, again, 64); v.st == status::more; v = fill_one(f, again, 64)) got += v.bytes;
+  got += v.bytes;
+  EXPECT_EQ(got, repeat('x', 5000) + "\nb\n");
+  EXPECT_EQ(f.offset(), file.size());
+  EXPECT_EQ(f.bytes_read(), file.size());
+}
+
 TEST(Framing, LineAtMaxLineBytesWithoutNewlineAtEndIsNotOversize) {
   const std::string input = "a\n" + repeat('x', 100);
   chunked_stream in(input, {7});
@@ -597,13 +663,16 @@ TEST(FramingProperty, OversizeBatchesDescribeRealLines) {
       EXPECT_GT(len, max_line);
       EXPECT_EQ(b.bytes, input.substr(b.offset, max_line));
       EXPECT_TRUE(b.offset == 0 || input[b.offset - 1] == '\n') << "offset " << b.offset;
-      const std::string line = input.substr(b.offset, len);
-      EXPECT_EQ(line.size(), len);
+      // The length leaves out a '\r' just before the line's '\n'.
+      std::uint64_t span = len;
+      if (input.compare(b.offset + len, 2, "\r\n") == 0) ++span;
+      const std::string line = input.substr(b.offset, span);
+      EXPECT_EQ(line.size(), span);
       EXPECT_EQ(line.find('\n'), std::string::npos)
           << "the oversize batch at " << b.offset << " (length " << len << ") spans several lines";
-      EXPECT_TRUE(b.offset + len == input.size() || input[b.offset + len] == '\n');
+      EXPECT_TRUE(b.offset + span == input.size() || input[b.offset + span] == '\n');
       rebuilt += line;
-      if (b.offset + len < input.size()) rebuilt += '\n';
+      if (b.offset + span < input.size()) rebuilt += '\n';
     }
     EXPECT_EQ(rebuilt, input);
     EXPECT_EQ(v.back().st, status::ended);

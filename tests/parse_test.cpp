@@ -391,6 +391,22 @@ TEST(BatchParser, OversizeLineInsideANormalBatch) {
   EXPECT_EQ(std::string_view(rec["line"]), longer.substr(0, 20));
 }
 
+TEST(BatchParser, CrlfLineOfExactlyMaxLineBytesIsNotOversize) {
+  config cfg;
+  cfg.max_line_bytes = 20;
+  const std::string at_limit = "{\"k\":\"0123456789ab\"}";  // 20 bytes before its "\r\n"
+  ASSERT_EQ(at_limit.size(), 20u);
+  const std::string over = "{\"k\":\"0123456789abc\"}";  // 21
+  const auto r = parse_text(at_limit + "\r\n" + over + "\r\n" + at_limit + "\r", cfg, dead_letter_format::json);
+  EXPECT_EQ(r.counts.events, 2u);
+  EXPECT_EQ(r.counts.oversize, 1u);
+  simdjson::dom::parser parser;
+  simdjson::dom::element rec;
+  const simdjson::padded_string dead(r.dead);
+  ASSERT_EQ(parser.parse(dead).get(rec), simdjson::SUCCESS) << r.dead;
+  EXPECT_EQ(uint64_t(rec["length"]), 21u);  // as for the same LF line
+}
+
 TEST(BatchParser, OversizeBatchFromTheFramer) {
   config cfg;
   cfg.max_line_bytes = 20;

@@ -6,7 +6,8 @@
 // - a line longer than the batch travels in a buffer of its own size;
 // - a line longer than --max-line-bytes is oversize: its first max-line-bytes bytes go
 //   on in a batch of kind `oversize` with the whole length, and the framer skips to the
-//   next newline without buffering the rest.
+//   next newline without buffering the rest. A '\r' before the '\n' does not count:
+//   a CRLF line is oversize exactly when the same LF line is;
 // Trailing '\r' and whitespace-only lines are the parse stage's business (they are
 // still whole lines here).
 #pragma once
@@ -50,6 +51,12 @@ class line_framer {
   std::uint64_t offset() const { return offset_; }
   // An unfinished line is held back (follow mode).
   bool holding() const { return !carry_.empty(); }
+  std::size_t held_bytes() const { return carry_.size(); }
+  // Follow mode, after `idle`: forgets the unfinished line held back, memory included.
+  // The caller reads it again from offset() (a followed file keeps it on disk, so what
+  // sluice holds does not grow with the number of files); its bytes are not counted in
+  // bytes_read() twice.
+  void release_held();
   // Fills `b` (whose buffer is at least batch_bytes) with whole lines; sets b.offset,
   // b.end_offset, b.size, b.kind and, for an oversize line, b.oversize_length.
   status fill(byte_stream& in, batch& b);
@@ -74,10 +81,13 @@ class line_framer {
   std::uint64_t offset_ = 0; // input offset of carry_[0] (or of the byte being skipped)
   std::uint64_t skipped_ = 0;  // length so far of the oversize line being skipped
   std::uint64_t bytes_read_ = 0;
+  std::uint64_t replay_ = 0;  // bytes about to be read again after release_held()
+  void count_read(std::size_t n);
   bool at_start_ = true;
   bool ended_ = false;
   bool follow_ = false;
   bool skipping_ = false;  // inside an oversize line already handed on
+  bool skip_cr_ = false;   // the last byte skipped was '\r' (not counted if '\n' follows)
   int errno_ = 0;
   std::size_t discarded_ = 0;
 };

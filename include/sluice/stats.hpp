@@ -115,6 +115,7 @@ struct reader_stats {
   counter bytes_in{0};
   counter batches_out{0};
   counter inputs_failed{0};
+  counter open_deferred{0};  // -F: files that had to wait for a file descriptor
   wait_time blocked;  // waiting for a read-ahead slot
   token_gauge read_ahead;
 };
