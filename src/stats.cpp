@@ -76,7 +76,7 @@ std::string pipeline_stats::to_json(const char* kind) const {
   }
   return fmt::format(
       R"({{"stats":"{}","elapsed_s":{:.3f},)"
-      R"("reader":{{"bytes_in":{},"batches_out":{},"inputs_failed":{},"blocked_ms":{:.1f},{}}},)"
+      R"("reader":{{"bytes_in":{},"batches_out":{},"inputs_failed":{},"open_deferred":{},"blocked_ms":{:.1f},{}}},)"
       R"("parse":{{"batches_in":{},"bytes_in":{},"lines_in":{},"events_out":{},"bytes_out":{},)"
       R"("invalid":{},"oversize":{},"empty":{},"filtered":{},"blocked_ms":{:.1f},{}}},)"
       R"("sink":{{"batches_in":{},"events_in":{},"events_out":{},"bytes_out":{},"dead_letter":{},)"
@@ -85,7 +85,7 @@ std::string pipeline_stats::to_json(const char* kind) const {
       R"("blocked_ms":{:.1f},"rate_wait_ms":{:.1f},"write_ms":{:.1f},"rate":{},"rate_bytes":{},"rate_now":{:.1f},{}}},)"
       R"("batches_alive":{{"in_use":{},"max":{},"limit":{}}},"components":[{}]}})",
       kind, elapsed,
-      get(r.bytes_in), get(r.batches_out), get(r.inputs_failed), ms(r.blocked, now), tokens(r.read_ahead),
+      get(r.bytes_in), get(r.batches_out), get(r.inputs_failed), get(r.open_deferred), ms(r.blocked, now), tokens(r.read_ahead),
       get(p.batches_in), get(p.bytes_in), get(p.lines_in), get(p.events_out), get(p.bytes_out),
       get(p.invalid), get(p.oversize), get(p.empty), get(p.filtered), ms(p.blocked_ns), tokens(p.tokens),
       get(s.batches_in), get(s.events_in), get(s.events_out), get(s.bytes_out), get(s.dead_letter_lines),
@@ -173,6 +173,9 @@ std::string pipeline_stats::to_prometheus() const {
   sample("sluice_undelivered_events_total", nullptr, get(s.undelivered_events));
   family("sluice_inputs_failed_total", "counter", "Inputs that could not be opened or read.");
   sample("sluice_inputs_failed_total", nullptr, get(r.inputs_failed));
+  family("sluice_open_deferred_total", "counter",
+         "Times a followed file had to wait for a file descriptor (read in turns).");
+  sample("sluice_open_deferred_total", nullptr, get(r.open_deferred));
   family("sluice_rejected_events_total", "counter", "Events the destination refused for good (dead-lettered).");
   sample("sluice_rejected_events_total", nullptr, get(s.rejected_events));
   family("sluice_sink_retries_total", "counter", "Sends the destination asked to repeat.");

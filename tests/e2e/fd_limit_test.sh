@@ -33,6 +33,8 @@ kill -TERM "$pid"
 wait_exit "$pid" 20
 assert_eq "$EXIT_CODE" 0 "exit status (every file was read)"
 assert_eq "$(final_stats "$T/stats" | jq .reader.inputs_failed)" 0 "inputs_failed"
+[[ "$(final_stats "$T/stats" | jq .reader.open_deferred)" -gt 0 ]] || fail "reader.open_deferred does not count the waits"
+ok "reader.open_deferred counts the waits"
 assert_eq "$(lines_of "$T/out")" 800 "lines in all"
 
 step "--max-open-files beyond the hard limit: a usage error naming both numbers"
