@@ -15,7 +15,7 @@
 #include "sluice/metrics.hpp"
 #include "sluice/progress.hpp"
 #include "sluice/registry.hpp"
-#include "sluice/source.hpp"
+#include "sluice/source/source.hpp"
 #include "sluice/source/checkpoint.hpp"
 
 namespace sluice {
@@ -76,8 +76,8 @@ app::app(config cfg, app_overrides overrides) : cfg_(std::move(cfg)), stats_(std
   if (!cfg_.checkpoint.empty())
     checkpoints_ = std::make_unique<checkpoint_store>(cfg_.checkpoint, cfg_.reset_checkpoint);
   parts.checkpoints = checkpoints_.get();
-  parts.source = make_source(cfg_, stats_->reader, checkpoints_.get());
-  stats_->reader.component.type = parts.source->type();
+  parts.in = make_source(cfg_, stats_->reader, checkpoints_.get());
+  stats_->reader.component.type = parts.in->type();
   stats_->parse.component.type = "json";
   stats_->sink.component.type = parts.out->type();
   pipeline_ = std::make_unique<pipeline>(cfg_, *stats_, std::move(parts), std::move(overrides.hooks));

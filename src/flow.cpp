@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sluice/parse.hpp"
-#include "sluice/source.hpp"
+#include "sluice/source/source.hpp"
 #include "sluice/source/checkpoint.hpp"
 #include "sluice/transform.hpp"
 
@@ -87,7 +87,7 @@ struct pipeline::impl {
         pool(c.batch_bytes, s.batches_alive),
         read_ahead(c.read_ahead),
         checkpoints(parts.checkpoints),
-        rd(std::move(parts.source)),
+        rd(std::move(parts.in)),
         tr(c),
         dl(c.dead_letter_fmt, static_cast<bool>(parts.dead)),
         parallelism(oneapi::tbb::global_control::max_allowed_parallelism, c.parse_threads + 1),
@@ -182,6 +182,30 @@ struct pipeline::impl {
     st.reader.read_ahead.sub();
     read_ahead.release();
   }
+
+  // What the source fills and hands on batches through (its thread only): numbering,
+  // counting and the hand-off to the graph are done here once, for every source.
+  struct source_emitter final : emitter {
+    impl& m;
+    std::uint64_t seq = 0;
+    explicit source_emitter(impl& self) : m(self) {}
+    batch* acquire() override { return m.acquire_for_reader(); }
+    batch* acquire_within(int ms) override { return m.acquire_for_reader(std::chrono::milliseconds(ms)); }
+    batch* acquire_at_stop() override { return m.acquire_for_reader(std::chrono::milliseconds::max(), true); }
+    void emit(batch* b) override {
+      b->seq = seq++;
+      b->handed_at_ns = now_ns();
+      bump(m.st.reader.batches_out);
+      bump(m.st.reader.component.sent_bytes, b->size);
+      handoff_release(b);
+      m.read_queue->try_put(b);
+    }
+    void give_back(batch* b) override {
+      m.pool.release(b);
+      m.release_read_ahead();
+    }
+    std::uint64_t emitted() const override { return seq; }
+  };
 
   // --- parallel stage (TBB workers) ---
   batch* parse_batch(batch* b) {
@@ -300,7 +324,8 @@ struct pipeline::impl {
   batch_pool pool;
   slot_count read_ahead;
   checkpoint_store* checkpoints;
-  std::unique_ptr<input_reader> rd;
+  std::unique_ptr<source> rd;
+  source_emitter out_of_source{*this};
   transform tr;
   dead_letter_writer dl;
   oneapi::tbb::global_control parallelism;
@@ -365,28 +390,14 @@ pipeline_result pipeline::run() {
   // must not look finished.
   m.g->reserve_wait();
   std::thread reader_thread([&m] {
-    const input_reader::handoff h{
-        [&m] { return m.acquire_for_reader(); },
-        [&m](int ms) { return m.acquire_for_reader(std::chrono::milliseconds(ms)); },
-        [&m] { return m.acquire_for_reader(std::chrono::milliseconds::max(), true); },
-        [&m](batch* b) {
-          handoff_release(b);
-          m.read_queue->try_put(b);
-        },
-        [&m](batch* b) {
-          m.pool.release(b);
-          m.release_read_ahead();
-        },
-    };
     // Component code: nothing may escape this thread (std::terminate). A source that
     // throws has ended; what it emitted is still delivered.
-    std::uint64_t total = 0;
     try {
-      total = m.rd->run(h);
+      m.rd->run(m.out_of_source);
     } catch (const std::exception& e) {
       spdlog::error("input: {}", e.what());
-      total = m.rd->emitted();
     }
+    const std::uint64_t total = m.out_of_source.emitted();
     m.g->release_wait();
     std::lock_guard lock(m.done_mutex);
     m.total = total;

@@ -6,7 +6,7 @@
 
 #include "sluice/errors.hpp"
 #include "sluice/sink/file_sink.hpp"
-#include "sluice/source.hpp"
+#include "sluice/source/file.hpp"
 #include "sluice/source/follow.hpp"
 
 namespace sluice {
@@ -54,9 +54,9 @@ std::unique_ptr<sink> make_sink(const std::string& address, const config& cfg) {
                                 known.empty() ? "" : "," + known));
 }
 
-std::unique_ptr<input_reader> make_source(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints) {
-  if (cfg.follow) return std::make_unique<follow_reader>(cfg, stats, checkpoints);
-  return std::make_unique<file_reader>(cfg, stats, checkpoints);
+std::unique_ptr<source> make_source(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints) {
+  if (cfg.follow) return std::make_unique<follow_source>(cfg, stats, checkpoints);
+  return std::make_unique<file_source>(cfg, stats, checkpoints);
 }
 
 }  // namespace sluice

@@ -1,7 +1,7 @@
-// The reader's side of checkpoints (source.hpp): batches may finish in any order
+// The reader's side of checkpoints (source/source.hpp): batches may finish in any order
 // (--unordered, --on-full drop), but offsets are committed in sequence order, so a
 // checkpoint never passes a batch still in flight.
-#include "sluice/source.hpp"
+#include "sluice/source/file.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,7 +26,7 @@ struct finished_order : ::testing::Test {
   config cfg;
   reader_stats stats;
   std::unique_ptr<checkpoint_store> store;
-  std::unique_ptr<file_reader> reader;
+  std::unique_ptr<file_source> reader;
   input_source a{"a.log", "id-a"};
   input_source b{"b.log", "id-b"};
   input_source no_identity{"stdin", ""};
@@ -35,7 +35,7 @@ struct finished_order : ::testing::Test {
   void SetUp() override {
     cfg.checkpoint = (dir.path() / "cp.json").string();
     store = std::make_unique<checkpoint_store>(cfg.checkpoint, false);
-    reader = std::make_unique<file_reader>(cfg, stats, store.get());
+    reader = std::make_unique<file_source>(cfg, stats, store.get());
   }
   // The next batch in sequence: from `src`, ending at `end`, written or not.
   batch& add(const input_source& src, std::uint64_t end, bool delivered) {

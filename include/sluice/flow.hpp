@@ -34,7 +34,7 @@
 
 namespace sluice {
 
-class input_reader;
+class source;
 class checkpoint_store;
 
 // Test seams; empty in production.
@@ -47,7 +47,7 @@ struct pipeline_hooks {
 
 // What the graph is made of, built by the app.
 struct pipeline_parts {
-  std::unique_ptr<input_reader> source;
+  std::unique_ptr<source> in;
   std::unique_ptr<sink> out;
   std::unique_ptr<output> dead;        // null: invalid lines are only counted
   checkpoint_store* checkpoints = nullptr;  // null without --checkpoint; saved at durable points

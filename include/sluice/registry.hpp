@@ -16,7 +16,7 @@
 namespace sluice {
 
 class checkpoint_store;
-class input_reader;
+class source;
 struct reader_stats;
 
 // "http" for "http://host/x"; empty for a path or "-".
@@ -29,6 +29,6 @@ std::unique_ptr<sink> make_sink(const std::string& address, const config& cfg);
 std::vector<std::string_view> sink_schemes();
 
 // The source for the configured inputs: stdin and files read once, or followed (-F).
-std::unique_ptr<input_reader> make_source(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
+std::unique_ptr<source> make_source(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
 
 }  // namespace sluice

@@ -147,7 +147,7 @@ std::uint64_t end_of_last_line(int fd, std::uint64_t size) {
 
 }  // namespace
 
-struct follow_reader::followed_file {
+struct follow_source::followed_file {
   // Takes over `fd`, open on `path`, as fstat described it; `open_count` counts the
   // followed files with a descriptor.
   static std::unique_ptr<followed_file> opened(const std::string& path, int fd, const struct stat& st,
@@ -193,7 +193,7 @@ struct follow_reader::followed_file {
   std::int64_t waiting_since_ns = 0; // parked with data to read: waits for a descriptor
 };
 
-struct follow_reader::content {
+struct follow_source::content {
   content(std::size_t batch_bytes, std::size_t max_line_bytes) : framer(batch_bytes, max_line_bytes) {
     framer.set_follow(true);
   }
@@ -209,8 +209,8 @@ struct follow_reader::content {
   std::int64_t orphan_since_ns = 0;   // no file shows it since then (0: some file does)
 };
 
-follow_reader::follow_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints)
-    : input_reader(cfg, stats, checkpoints), patterns_(cfg.inputs) {
+follow_source::follow_source(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints)
+    : source(cfg, stats, checkpoints), patterns_(cfg.inputs) {
   max_open_ = cfg.max_open_files;
   // --max-open-files must fit RLIMIT_NOFILE with what sluice needs besides: raise the
   // soft limit (up to the hard one) when it does not.
@@ -250,11 +250,11 @@ follow_reader::follow_reader(const config& cfg, reader_stats& stats, checkpoint_
   }
 }
 
-follow_reader::~follow_reader() {
+follow_source::~follow_source() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
 }
 
-void follow_reader::watch_directories() {
+void follow_source::watch_directories() {
   if (inotify_fd_ < 0) return;
   for (const auto& p : patterns_) {
     const auto dir = dir_of(p);
@@ -289,7 +289,7 @@ void follow_reader::watch_directories() {
   }
 }
 
-void follow_reader::note_own_outputs() {
+void follow_source::note_own_outputs() {
   // Looked up again at each scan: an output may be created, or rotated, after the start.
   // Every inode an output ever had is remembered (a rotated output keeps its inode).
   struct stat o {};
@@ -300,7 +300,7 @@ void follow_reader::note_own_outputs() {
   }
 }
 
-bool follow_reader::own_output(const struct stat& st) const {
+bool follow_source::own_output(const struct stat& st) const {
   return own_files_.count({st.st_dev, st.st_ino}) > 0;
 }
 
@@ -313,7 +313,7 @@ static const char* file_kind(mode_t m) {
   return "not a regular file";
 }
 
-follow_reader::content& follow_reader::content_for(const std::string& identity, const followed_file& f,
+follow_source::content& follow_source::content_for(const std::string& identity, const followed_file& f,
                                                    bool first_start) {
   auto& slot = contents_[identity];
   if (slot) return *slot;
@@ -336,7 +336,7 @@ follow_reader::content& follow_reader::content_for(const std::string& identity, 
   return *slot;
 }
 
-int follow_reader::open_path(const std::string& path, int& err) {
+int follow_source::open_path(const std::string& path, int& err) {
   if (open_files_ >= fd_cap_) {
     err = -1;
     return -1;
@@ -351,11 +351,11 @@ int follow_reader::open_path(const std::string& path, int& err) {
   return fd;
 }
 
-void follow_reader::defer(const std::string& path, int err, bool first_start) {
+void follow_source::defer(const std::string& path, int err, bool first_start) {
   if (pending_.try_emplace(path, pending_open{now_ns(), first_start}).second) note_wait(path, err);
 }
 
-void follow_reader::note_wait(const std::string& path, int err) {
+void follow_source::note_wait(const std::string& path, int err) {
   bump(stats_.open_deferred);
   if (!warned_.insert("defer").second) return;
   if (err == -1)
@@ -368,7 +368,7 @@ void follow_reader::note_wait(const std::string& path, int err) {
                  path, std::strerror(err), open_files_, fd_limit_);
 }
 
-void follow_reader::open_file(const std::string& path, bool first_start) {
+void follow_source::open_file(const std::string& path, bool first_start) {
   int err = 0;
   const int fd = open_path(path, err);
   if (fd < 0) {
@@ -397,7 +397,7 @@ void follow_reader::open_file(const std::string& path, bool first_start) {
   files_.push_back(std::move(f));
 }
 
-void follow_reader::scan(bool first_start) {
+void follow_source::scan(bool first_start) {
   std::set<std::string> seen;
   bool listed_all = true;
   watch_directories();  // directories matching a wildcard may have appeared
@@ -474,7 +474,7 @@ void follow_reader::scan(bool first_start) {
   }
 }
 
-void follow_reader::check_file(followed_file& f, bool first_start) {
+void follow_source::check_file(followed_file& f, bool first_start) {
   struct stat st {};
   if (f.fd < 0) {
     // Parked: looked at by path, reopened when it changed or has data left (closed in
@@ -543,7 +543,7 @@ void follow_reader::check_file(followed_file& f, bool first_start) {
   }
 }
 
-bool follow_reader::read_content(content& c, const handoff& h, bool& read_any) {
+bool follow_source::read_content(content& c, emitter& h, bool& read_any) {
   // Read from the biggest file that shows this content.
   followed_file* from = nullptr;
   for (auto& f : files_)
@@ -588,7 +588,7 @@ bool follow_reader::read_content(content& c, const handoff& h, bool& read_any) {
   return true;
 }
 
-bool follow_reader::retire(const handoff& h) {
+bool follow_source::retire(emitter& h) {
   const auto now = now_ns();
   // This loop erases from files_: no scan may add to it meanwhile.
   scan_while_waiting_ = false;
@@ -665,7 +665,7 @@ bool follow_reader::retire(const handoff& h) {
   return true;
 }
 
-void follow_reader::park_idle() {
+void follow_source::park_idle() {
   if (cfg_.max_open_files == 0) return;
   std::vector<followed_file*> open;
   for (auto& f : files_)
@@ -697,14 +697,14 @@ void follow_reader::park_idle() {
                  max_open_);
 }
 
-void follow_reader::park(followed_file& f) {
+void follow_source::park(followed_file& f) {
   f.close_fd();
   const auto c = f.identity.empty() ? contents_.end() : contents_.find(f.identity);
   // Closed with data left: it waits for its next turn, behind those waiting already.
   f.waiting_since_ns = c != contents_.end() && f.last_size > c->second->seen() ? now_ns() : 0;
 }
 
-void follow_reader::rotate_open_set() {
+void follow_source::rotate_open_set() {
   struct waiter {
     std::int64_t since_ns;
     followed_file* file;  // parked with data left; null: a path never opened yet
@@ -751,7 +751,7 @@ void follow_reader::rotate_open_set() {
   }
 }
 
-bool follow_reader::reload_held(content& c, int fd, const handoff& h) {
+bool follow_source::reload_held(content& c, int fd, emitter& h) {
   if (!c.held_on_disk()) return true;
   c.in.fd = fd;
   c.in.end = c.seen_to;  // the held line only: no newline in it
@@ -762,7 +762,7 @@ bool follow_reader::reload_held(content& c, int fd, const handoff& h) {
   return true;
 }
 
-int follow_reader::fd_showing(content& c) {
+int follow_source::fd_showing(content& c) {
   for (auto& f : files_)
     if (f->fd >= 0 && f->identity == c.identity) return f->fd;
   for (auto& f : files_) {
@@ -778,7 +778,7 @@ int follow_reader::fd_showing(content& c) {
   return -1;
 }
 
-bool follow_reader::find_moved(followed_file& f) {
+bool follow_source::find_moved(followed_file& f) {
   for (const char* suffix : {".*", "-*"}) {
     for (const auto& path : expand(f.path + suffix)) {
       struct stat st {};
@@ -793,7 +793,7 @@ bool follow_reader::find_moved(followed_file& f) {
   return false;
 }
 
-void follow_reader::find_rotated_siblings() {
+void follow_source::find_rotated_siblings() {
   // A plain path rotated while sluice was down: its content now lives under a sibling
   // with a rotation suffix (app.log.1, app.log-20261125). Those the checkpoint knows and
   // that hold more than was read are drained, then let go.
@@ -825,7 +825,7 @@ void follow_reader::find_rotated_siblings() {
   }
 }
 
-batch* follow_reader::acquire(const handoff& h) {
+batch* follow_source::acquire(emitter& h) {
   if (stopped_reading_) return h.acquire_at_stop();
   auto last = now_ns();
   for (;;) {
@@ -844,7 +844,7 @@ batch* follow_reader::acquire(const handoff& h) {
   }
 }
 
-void follow_reader::wait_for_change(int timeout_ms) {
+void follow_source::wait_for_change(int timeout_ms) {
   pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
   const nfds_t n = inotify_fd_ >= 0 ? 2 : 1;
   if (n < 2 && timeout_ms == 0) return;
@@ -867,12 +867,12 @@ void follow_reader::wait_for_change(int timeout_ms) {
   }
 }
 
-std::uint64_t follow_reader::run(const handoff& h) {
+void follow_source::run(emitter& h) {
   const bool first_start = checkpoints_ == nullptr || !checkpoints_->existed();
   scan(first_start);
   if (std::all_of(patterns_.begin(), patterns_.end(),
                   [&](const auto& p) { return !has_glob(p) && unfollowable_.count(p); })) {
-    return seq_;  // nothing here can ever be followed (each said and counted)
+    return;  // nothing here can ever be followed (each said and counted)
   }
   if (!first_start) find_rotated_siblings();
   rescan_ = false;
@@ -924,7 +924,6 @@ std::uint64_t follow_reader::run(const handoff& h) {
       if (c->framer.holding() && !read_batch(h, c->framer, c->in, *c->src, true)) break;
     }
   }
-  return seq_;
 }
 
 }  // namespace sluice

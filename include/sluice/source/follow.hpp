@@ -47,16 +47,16 @@
 #include <utility>
 #include <vector>
 
-#include "sluice/source.hpp"
+#include "sluice/source/source.hpp"
 
 namespace sluice {
 
-class follow_reader final : public input_reader {
+class follow_source final : public source {
  public:
-  follow_reader(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
-  ~follow_reader() override;
+  follow_source(const config& cfg, reader_stats& stats, checkpoint_store* checkpoints);
+  ~follow_source() override;
   std::string_view type() const override { return "follow"; }
-  std::uint64_t run(const handoff& h) override;
+  void run(emitter& h) override;
 
  private:
   struct followed_file;
@@ -70,13 +70,13 @@ class follow_reader final : public input_reader {
   void check_file(followed_file& f, bool first_start);
   content& content_for(const std::string& identity, const followed_file& f, bool first_start);
   // Reads what is there for one content (a few batches); false when stopping.
-  bool read_content(content& c, const handoff& h, bool& read_any);
+  bool read_content(content& c, emitter& h, bool& read_any);
   // Ends contents no file shows any more, lets go of drained rotated files.
-  bool retire(const handoff& h);
+  bool retire(emitter& h);
   void wait_for_change(int timeout_ms);
   // While the pipeline is full, keeps opening new files: one created and deleted while
   // sluice waits is then still held open, and read later (nothing is lost to backpressure).
-  batch* acquire(const handoff& h) override;
+  batch* acquire(emitter& h) override;
   bool scan_while_waiting_ = true;
   // --max-open-files: closes drained files idle for a second, oldest first, beyond the
   // limit; they are reopened by path when they change.
@@ -98,7 +98,7 @@ class follow_reader final : public input_reader {
   bool find_moved(followed_file& f);
   // A content's unfinished line is held as an offset (it is in the file); read back into
   // memory from `fd` when the file is let go of, or at shutdown.
-  bool reload_held(content& c, int fd, const handoff& h);
+  bool reload_held(content& c, int fd, emitter& h);
   // A descriptor on a file showing `c` (a parked one reopened), or -1.
   int fd_showing(content& c);
   std::size_t open_files_ = 0;  // followed files with a descriptor now
