@@ -76,7 +76,7 @@ app::app(config cfg, app_overrides overrides) : cfg_(std::move(cfg)), stats_(std
   if (!cfg_.checkpoint.empty())
     checkpoints_ = std::make_unique<checkpoint_store>(cfg_.checkpoint, cfg_.reset_checkpoint);
   parts.checkpoints = checkpoints_.get();
-  parts.in = make_source(cfg_, stats_->reader, checkpoints_.get());
+  parts.in = overrides.in ? overrides.in(cfg_, stats_->reader) : make_source(cfg_, stats_->reader, checkpoints_.get());
   stats_->reader.component.type = parts.in->type();
   stats_->parse.component.type = "json";
   stats_->sink.component.type = parts.out->type();

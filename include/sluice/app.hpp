@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "sluice/config.hpp"
 #include "sluice/errors.hpp"
 #include "sluice/flow.hpp"
+#include "sluice/source/source.hpp"
 #include "sluice/stats.hpp"
 
 namespace sluice {
@@ -33,6 +35,8 @@ struct app_overrides {
   std::unique_ptr<sink> out;      // instead of -o
   std::unique_ptr<output> dead;   // instead of --dead-letter
   pipeline_hooks hooks;
+  // Instead of the inputs: builds the source, counting into the app's reader stats.
+  std::function<std::unique_ptr<source>(const config&, reader_stats&)> in;
 };
 
 class app {
