@@ -22,6 +22,8 @@ namespace sluice {
 namespace {
 
 constexpr const char* version = "0.1.0";
+// The shortest --stats and --stall-timeout: anything shorter is a busy loop.
+constexpr double min_interval_s = 0.01;
 
 double parse_number(const std::string& flag, std::string_view text) {
   double v = 0;
@@ -97,6 +99,42 @@ std::size_t parse_size(const std::string& flag, const std::string& text) {
   return static_cast<std::size_t>(v);
 }
 
+double parse_duration(const std::string& flag, const std::string& text, double min_s, double max_s,
+                      double plain_unit_s) {
+  std::string_view t = text;
+  double unit = plain_unit_s;
+  // "ms" before "s" and "m".
+  for (const auto& [suffix, secs] : std::initializer_list<std::pair<std::string_view, double>>{
+           {"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}}) {
+    if (t.size() > suffix.size() && t.substr(t.size() - suffix.size()) == suffix) {
+      t.remove_suffix(suffix.size());
+      unit = secs;
+      break;
+    }
+  }
+  double v = 0;
+  const auto* end = t.data() + t.size();
+  auto [p, ec] = std::from_chars(t.data(), end, v);
+  // from_chars takes "inf" and "nan": not durations.
+  if (t.empty() || ec != std::errc() || p != end || !std::isfinite(v))
+    throw usage_error(fmt::format("{}: expected a duration like 200ms, 1.5s, 5m or 1h, got '{}'", flag, text));
+  const double s = v * unit;
+  // The bounds keep every wait far from overflowing a nanosecond clock (DESIGN.md §3).
+  if (s < min_s || s > max_s)
+    throw usage_error(fmt::format("{}: '{}' is out of range ({} to {})", flag, text, duration_text(min_s),
+                                  duration_text(max_s)));
+  return s;
+}
+
+std::string duration_text(double s) {
+  if (s == 0) return "0";
+  if (s < 1) return fmt::format("{:g}ms", s * 1000);
+  if (s < 60) return fmt::format("{:g}s", s);
+  if (s < 3600) return fmt::format("{:g}m", s / 60);
+  if (s >= 86400 && std::fmod(s, 86400) == 0) return fmt::format("{:g} days", s / 86400);
+  return fmt::format("{:g}h", s / 3600);
+}
+
 double parse_rate(const std::string& flag, const std::string& text, bool sizes) {
   std::string amount = text;
   double per = 1;
@@ -110,7 +148,13 @@ double parse_rate(const std::string& flag, const std::string& text, bool sizes) 
   }
   const double n = sizes ? static_cast<double>(parse_size(flag, amount)) : parse_number(flag, amount);
   if (!(n > 0)) throw usage_error(fmt::format("{}: must be more than 0, got '{}'", flag, text));
-  return n / per;
+  // Bounded both ways: a rate under 1/h would make one token's wait absurd, one over
+  // the maximum is no limit at all (and would overflow the bucket's arithmetic).
+  const double r = n / per;
+  const double max = sizes ? max_rate_bytes : max_rate_events;
+  if (r < 1.0 / 3600 || r > max)
+    throw usage_error(fmt::format("{}: '{}' is out of range (1/h to {:g}/s)", flag, text, max));
+  return r;
 }
 
 std::string version_text() {
@@ -134,7 +178,9 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   app.get_formatter()->column_width(34);
   app.footer(
       "Optional values need '=': --stats=5 (\"--stats app.log\" means stats at exit, read app.log).\n"
-      "Sizes take K, M, G (or KiB, MiB, GiB): powers of 1024.\n\n"
+      "Sizes take K, M, G (or KiB, MiB, GiB): powers of 1024.\n"
+      "Durations take ms, s, m, h (200ms, 1.5s, 5m); a plain number is seconds (for --poll, ms).\n"
+      "Every duration is at most 30 days; --stats and --stall-timeout at least 10ms.\n\n"
       "Examples:\n"
       "  kubectl logs -f api | sluice --rate 500/s          # throttle a live stream\n"
       "  sluice --dead-letter bad.ndjson --stats app.log    # validate a file, keep the bad lines\n"
@@ -160,7 +206,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   bool poll_given = false;
   std::string poll_value;
   // Shown in --help; parsed by take_optional_value_flags.
-  app.add_flag("--poll", poll_given, "=MS: notice file changes by polling every MS ms instead of inotify")
+  app.add_flag("--poll", poll_given, "=MS: notice file changes by polling every MS ms (or 2s...) instead of inotify")
       ->group("Input");
   app.add_option("--max-line-bytes", max_line, "Longer lines are oversize: counted, dead-lettered")
       ->capture_default_str()->group("Input");
@@ -185,7 +231,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   app.add_option("--burst", burst, "Events the bucket may send at once (default 100 ms of rate)")->group(fc);
   app.add_option("--on-full", on_full, "block: stop reading when the sink is full; drop: drop and count")
       ->check(CLI::IsMember({"block", "drop"}))->capture_default_str()->group(fc);
-  app.add_option("--drain-timeout", drain, "On SIGINT/SIGTERM, deliver in-flight events for at most S s")
+  app.add_option("--drain-timeout", drain, "On SIGINT/SIGTERM, deliver in-flight events for at most this long")
       ->capture_default_str()->group(fc);
 
   app.add_option("-o,--output", cfg.output, "Output file, appended to; reopened on SIGHUP (default stdout)")
@@ -199,14 +245,14 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
 
   const char* obs = "Observability";
   // Shown in --help; parsed by take_optional_value_flags before CLI11 sees the words.
-  app.add_flag("--stats", stats_given, "[=SECONDS] per-stage counters as JSON lines at exit (and every SECONDS)")
+  app.add_flag("--stats", stats_given, "[=DURATION] per-stage counters as JSON lines at exit (and every DURATION)")
       ->group(obs);
   app.add_option("--stats-file", cfg.stats_file, "Where --stats goes (default stderr)")->group(obs);
   std::string metrics, stall = "30";
   app.add_option("--metrics", metrics,
                  "Serve Prometheus /metrics and /healthz on [HOST:]PORT (a bare port binds 127.0.0.1)")
       ->group(obs);
-  app.add_option("--stall-timeout", stall, "/healthz answers 503 after S s without sink progress")
+  app.add_option("--stall-timeout", stall, "/healthz answers 503 after this long without sink progress")
       ->capture_default_str()->group(obs);
   app.add_flag_function(
          "--no-progress", [&cfg](std::int64_t) { cfg.progress = false; },
@@ -233,7 +279,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
            {"--rate-bytes", "SIZE[/s]"},
            {"--burst", "N"},
            {"--on-full", "block|drop"},
-           {"--drain-timeout", "S"},
+           {"--drain-timeout", "DURATION"},
            {"--output", "PATH"},
            {"--format", "json|logfmt"},
            {"--dead-letter", "PATH"},
@@ -241,7 +287,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
            {"--stats-file", "PATH"},
            {"--max-open-files", "N"},
            {"--metrics", "[HOST:]PORT"},
-           {"--stall-timeout", "S"},
+           {"--stall-timeout", "DURATION"},
            {"--log-level", "LEVEL"},
        })
     app.get_option(name)->type_name(type);
@@ -278,21 +324,20 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   if (!rate_bytes.empty()) cfg.rate_bytes = parse_rate("--rate-bytes", rate_bytes, true);
   if (!burst.empty()) {
     const double b = parse_number("--burst", burst);
-    if (b < 1) throw usage_error(fmt::format("--burst: must be at least 1, got '{}'", burst));
+    if (b < 1 || b > max_rate_events)
+      throw usage_error(fmt::format("--burst: must be 1 to {:g}, got '{}'", max_rate_events, burst));
     if (rate.empty()) throw usage_error("--burst needs --rate");
     cfg.burst = b;
   }
   cfg.on_full = on_full == "drop" ? on_full_policy::drop : on_full_policy::block;
-  cfg.drain_timeout_s = parse_number("--drain-timeout", drain);
-  if (cfg.drain_timeout_s < 0) throw usage_error("--drain-timeout: must not be negative");
+  cfg.drain_timeout_s = parse_duration("--drain-timeout", drain, 0, max_duration_s);
   cfg.dead_letter_fmt = dl_format == "json" ? dead_letter_format::json : dead_letter_format::raw;
   cfg.format = format == "logfmt" ? output_format::logfmt : output_format::json;
   // Compiled here once to report a bad expression or list as a usage error (exit 2).
   const transform check(cfg);
   cfg.stats = stats_given;
   if (!stats_value.empty()) {
-    cfg.stats_interval_s = parse_number("--stats", stats_value);
-    if (!(cfg.stats_interval_s > 0)) throw usage_error("--stats: the interval must be more than 0 seconds");
+    cfg.stats_interval_s = parse_duration("--stats", stats_value, min_interval_s, max_duration_s);
   }
   if (!cfg.stats_file.empty() && !cfg.stats) cfg.stats = true;
   if (!metrics.empty()) {
@@ -300,13 +345,15 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
     cfg.metrics_host = addr.host;
     cfg.metrics_port = addr.port;
   }
-  cfg.stall_timeout_s = parse_number("--stall-timeout", stall);
-  if (!(cfg.stall_timeout_s > 0)) throw usage_error("--stall-timeout: must be more than 0 seconds");
+  cfg.stall_timeout_s = parse_duration("--stall-timeout", stall, min_interval_s, max_duration_s);
   for (const auto& in : cfg.inputs)
     if (in.empty()) throw usage_error("an empty input path was given");
   cfg.max_open_files = parse_count("--max-open-files", max_open);
   if (poll_given) {
-    cfg.poll_ms = poll_value.empty() ? 1000 : static_cast<unsigned>(parse_count("--poll", poll_value));
+    // A plain number is milliseconds here, as it always was; at most an hour (an int of ms).
+    cfg.poll_ms = poll_value.empty()
+                      ? 1000
+                      : static_cast<unsigned>(std::lround(parse_duration("--poll", poll_value, 0.001, 3600, 0.001) * 1000));
     if (!cfg.follow) throw usage_error("--poll needs -F/--follow");
   }
   const bool stdin_only = cfg.inputs.empty() || std::all_of(cfg.inputs.begin(), cfg.inputs.end(),

@@ -294,4 +294,130 @@ TEST(ParseRate, Errors) {
   }
 }
 
+// --stats=1e10 overflowed the clock of the stats wait (a busy loop that ignored SIGTERM)
+// and --drain-timeout 1e10 made a drain time out at once: every duration, rate and
+// burst is parsed into a checked range, with units, and extreme values are usage errors.
+struct extreme_case {
+  std::vector<const char*> args;
+  bool accepted;
+  double (*get)(const config&);
+  double expected;
+};
+
+double stats_of(const config& c) { return c.stats_interval_s; }
+double drain_of(const config& c) { return c.drain_timeout_s; }
+double stall_of(const config& c) { return c.stall_timeout_s; }
+double poll_of(const config& c) { return c.poll_ms; }
+double rate_of(const config& c) { return c.rate; }
+double rate_bytes_of(const config& c) { return c.rate_bytes; }
+double burst_of(const config& c) { return c.burst.value_or(-1); }
+
+void check_extremes(const std::vector<extreme_case>& cases) {
+  for (const auto& c : cases) {
+    std::string joined;
+    for (const char* a : c.args) joined += std::string(a) + " ";
+    SCOPED_TRACE(joined);
+    std::vector<const char*> argv{"sluice"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    argv.push_back(nullptr);
+    try {
+      const auto cfg = sluice::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+      ASSERT_TRUE(cfg.has_value());
+      EXPECT_TRUE(c.accepted) << "accepted";
+      if (c.accepted) {
+        EXPECT_DOUBLE_EQ(c.get(*cfg), c.expected);
+      }
+    } catch (const usage_error& e) {
+      EXPECT_FALSE(c.accepted) << "refused: " << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Cli, DurationOverflowIsRefusedNotABusyLoop) {
+  std::vector<extreme_case> cases;
+  const std::vector<const char*> bad = {"-1", "1e10", "1e30", "inf", "-inf", "nan", "", "s", "5d", "1e", "2592001"};
+  std::vector<std::string> keep;  // the "--stats=V" words; reserved, so c_str() stays valid
+  keep.reserve(2 * bad.size());
+  for (const char* v : bad) {
+    cases.push_back({{"--drain-timeout", v}, false, drain_of, 0});
+    cases.push_back({{"--stall-timeout", v}, false, stall_of, 0});
+    if (*v == '\0') continue;  // "--stats=" and "--poll=" mean the flag without a value
+    keep.push_back(std::string("--stats=") + v);
+    cases.push_back({{keep.back().c_str()}, false, stats_of, 0});
+    // --poll counts plain numbers in ms: 2592001 ms is 43 minutes, in range.
+    keep.push_back(std::string("--poll=") + (std::string(v) == "2592001" ? "3600001" : v));
+    cases.push_back({{"-F", "x.log", keep.back().c_str()}, false, poll_of, 0});
+  }
+  const std::vector<extreme_case> more = {
+      {{"--stats=0"}, false, stats_of, 0},
+      {{"--stats=5ms"}, false, stats_of, 0},  // under 10ms: a busy loop too
+      {{"--stats=10ms"}, true, stats_of, 0.01},
+      {{"--stats=200ms"}, true, stats_of, 0.2},
+      {{"--stats=1.5"}, true, stats_of, 1.5},
+      {{"--stats=1.5s"}, true, stats_of, 1.5},
+      {{"--stats=5m"}, true, stats_of, 300},
+      {{"--stats=1h"}, true, stats_of, 3600},
+      {{"--stats=2592000"}, true, stats_of, 2592000},  // 30 days, the maximum
+      {{"--drain-timeout", "0"}, true, drain_of, 0},
+      {{"--drain-timeout", "500ms"}, true, drain_of, 0.5},
+      {{"--drain-timeout", "2m"}, true, drain_of, 120},
+      {{"--drain-timeout", "720h"}, true, drain_of, 2592000},
+      {{"--drain-timeout", "721h"}, false, drain_of, 0},
+      {{"--stall-timeout", "0"}, false, stall_of, 0},
+      {{"--stall-timeout", "1m"}, true, stall_of, 60},
+      {{"--stall-timeout", "3"}, true, stall_of, 3},
+      {{"-F", "x.log", "--poll=0"}, false, poll_of, 0},
+      {{"-F", "x.log", "--poll=100"}, true, poll_of, 100},  // plain numbers stay ms
+      {{"-F", "x.log", "--poll=2s"}, true, poll_of, 2000},
+      {{"-F", "x.log", "--poll=250ms"}, true, poll_of, 250},
+      {{"-F", "x.log", "--poll=1h"}, true, poll_of, 3600000},
+      {{"-F", "x.log", "--poll=2h"}, false, poll_of, 0},
+      {{"-F", "x.log", "--poll"}, true, poll_of, 1000},
+      {{"--rate", "0"}, false, rate_of, 0},
+      {{"--rate", "-1"}, false, rate_of, 0},
+      {{"--rate", "1e30"}, false, rate_of, 0},
+      {{"--rate", "inf"}, false, rate_of, 0},
+      {{"--rate", "nan"}, false, rate_of, 0},
+      {{"--rate", "1e-30"}, false, rate_of, 0},
+      {{"--rate", "0.5/h"}, false, rate_of, 0},
+      {{"--rate", "1/h"}, true, rate_of, 1.0 / 3600},
+      {{"--rate", "1e9"}, true, rate_of, 1e9},
+      {{"--rate", "2e9/s"}, false, rate_of, 0},
+      {{"--rate-bytes", "0"}, false, rate_bytes_of, 0},
+      {{"--rate-bytes", "-1"}, false, rate_bytes_of, 0},
+      {{"--rate-bytes", "1e30"}, false, rate_bytes_of, 0},
+      {{"--rate-bytes", "inf"}, false, rate_bytes_of, 0},
+      {{"--rate-bytes", "nan"}, false, rate_bytes_of, 0},
+      {{"--rate-bytes", "100K/s"}, true, rate_bytes_of, 100.0 * 1024},
+      {{"--rate-bytes", "1024G/s"}, true, rate_bytes_of, 1024.0 * GiB},
+      {{"--rate-bytes", "1025G/s"}, false, rate_bytes_of, 0},
+      {{"--rate", "10", "--burst", "0"}, false, burst_of, 0},
+      {{"--rate", "10", "--burst", "-1"}, false, burst_of, 0},
+      {{"--rate", "10", "--burst", "1e30"}, false, burst_of, 0},
+      {{"--rate", "10", "--burst", "inf"}, false, burst_of, 0},
+      {{"--rate", "10", "--burst", "nan"}, false, burst_of, 0},
+      {{"--rate", "10", "--burst", "5"}, true, burst_of, 5},
+  };
+  cases.insert(cases.end(), more.begin(), more.end());
+  check_extremes(cases);
+}
+
+TEST(ParseDuration, Units) {
+  EXPECT_DOUBLE_EQ(sluice::parse_duration("--x", "200ms", 0, 100), 0.2);
+  EXPECT_DOUBLE_EQ(sluice::parse_duration("--x", "2", 0, 100), 2);
+  EXPECT_DOUBLE_EQ(sluice::parse_duration("--x", "1.5m", 0, 100), 90);
+  EXPECT_DOUBLE_EQ(sluice::parse_duration("--x", "250", 0, 100, 0.001), 0.25);
+  EXPECT_THROW(sluice::parse_duration("--x", "101", 0, 100), usage_error);
+  EXPECT_THROW(sluice::parse_duration("--x", "1 s", 0, 100), usage_error);
+  EXPECT_THROW(sluice::parse_duration("--x", "ms", 0, 100), usage_error);
+  try {
+    sluice::parse_duration("--drain-timeout", "1e10", 0, sluice::max_duration_s);
+    ADD_FAILURE() << "no throw";
+  } catch (const usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--drain-timeout"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("30 days"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
