@@ -197,6 +197,10 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   app.add_option("--checkpoint", cfg.checkpoint,
                  "Save read offsets to PATH; a restart continues after the last event finished with")
       ->group("Input");
+  std::string checkpoint_interval = "1s";
+  app.add_option("--checkpoint-interval", checkpoint_interval,
+                 "Make the output durable and save the checkpoint this often (100ms to 1h)")
+      ->capture_default_str()->group("Input");
   app.add_flag("--reset-checkpoint", cfg.reset_checkpoint, "Start over if the checkpoint file is unreadable")
       ->group("Input");
   std::string max_open = "256";
@@ -266,6 +270,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   for (const auto& [name, type] : std::initializer_list<std::pair<const char*, const char*>>{
            {"FILE", "FILE"},
            {"--checkpoint", "PATH"},
+           {"--checkpoint-interval", "DURATION"},
            {"--max-line-bytes", "SIZE"},
            {"--where", "EXPR"},
            {"--select", "F,.."},
@@ -365,10 +370,14 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   } else if (cfg.from_start) {
     throw usage_error("--from-start needs -F/--follow");
   }
+  // Under 100ms the fdatasync of every save would cost more than the events it saves.
+  cfg.checkpoint_interval_s = parse_duration("--checkpoint-interval", checkpoint_interval, 0.1, 3600);
   if (!cfg.checkpoint.empty()) {
     if (stdin_only) throw usage_error("--checkpoint needs files: stdin cannot be resumed");
   } else if (cfg.reset_checkpoint) {
     throw usage_error("--reset-checkpoint needs --checkpoint");
+  } else if (app.get_option("--checkpoint-interval")->count() > 0) {
+    throw usage_error("--checkpoint-interval needs --checkpoint");
   }
   cfg.resolve_defaults();
   return cfg;

@@ -88,7 +88,8 @@ std::unique_ptr<output> open_output(const std::string& path) { return std::make_
 
 sink_stage::sink_stage(const config& cfg, std::unique_ptr<output> out, std::unique_ptr<output> dead,
                        sink_stats& stats, std::function<void(batch*)> done)
-    : out_(std::move(out)),
+    : durable_interval_ns(static_cast<std::int64_t>(cfg.checkpoint_interval_s * 1e9)),
+      out_(std::move(out)),
       dead_(std::move(dead)),
       stats_(stats),
       done_(std::move(done)),

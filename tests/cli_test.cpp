@@ -403,6 +403,27 @@ TEST(Cli, DurationOverflowIsRefusedNotABusyLoop) {
   check_extremes(cases);
 }
 
+double ckpt_of(const config& c) { return c.checkpoint_interval_s; }
+
+// Checkpoints were saved every 2 s, fixed: a kill -9 delivered up to 2 s again.
+TEST(Cli, CheckpointIntervalIsAFlagDefaultOneSecond) {
+  EXPECT_DOUBLE_EQ(parse_ok({}).checkpoint_interval_s, 1.0);
+  check_extremes({
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "200ms"}, true, ckpt_of, 0.2},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "100ms"}, true, ckpt_of, 0.1},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "2"}, true, ckpt_of, 2},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "1h"}, true, ckpt_of, 3600},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "99ms"}, false, ckpt_of, 0},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "0"}, false, ckpt_of, 0},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "-1"}, false, ckpt_of, 0},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "1e30"}, false, ckpt_of, 0},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "inf"}, false, ckpt_of, 0},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "nan"}, false, ckpt_of, 0},
+      {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "61m"}, false, ckpt_of, 0},
+      {{"in.log", "--checkpoint-interval", "1s"}, false, ckpt_of, 0},  // nothing to save
+  });
+}
+
 TEST(ParseDuration, Units) {
   EXPECT_DOUBLE_EQ(sluice::parse_duration("--x", "200ms", 0, 100), 0.2);
   EXPECT_DOUBLE_EQ(sluice::parse_duration("--x", "2", 0, 100), 2);

@@ -25,6 +25,9 @@ struct config {
   std::size_t max_open_files = 256;  // followed files held open when idle (at least 1)
   std::string checkpoint;         // --checkpoint PATH; empty: none
   bool reset_checkpoint = false;  // an unreadable checkpoint is ignored, not fatal
+  // --checkpoint-interval: output fdatasync'ed and checkpoint saved this often while
+  // writing (what a kill -9 delivers again is at most about this much).
+  double checkpoint_interval_s = 1.0;
 
   // Processing.
   std::string where;   // --where expression; empty: keep every event

@@ -104,9 +104,9 @@ class sink_stage {
   // Set to be told when the output ends or fails (the pipeline stops reading then).
   std::function<void(write_status)> on_stop;
   // Set to be called on the sink thread right after the outputs were made durable
-  // (fdatasync), every couple of seconds while writing and at the end: the checkpoint.
+  // (fdatasync), every --checkpoint-interval while writing and at the end: the checkpoint.
   std::function<void()> on_durable;
-  static constexpr std::int64_t durable_interval_ns = 2'000'000'000;
+  const std::int64_t durable_interval_ns;
 
  private:
   void loop();
