@@ -166,7 +166,7 @@ std::string version_text() {
 std::optional<config> parse_command_line(int argc, const char* const* argv) {
   config cfg;
   std::string max_line = "1MiB", batch_bytes = "256KiB", read_ahead = "4", parse_tokens, sink_tokens = "4";
-  std::string threads, rate, rate_bytes, burst, on_full = "block", drain = "5", format = "json",
+  std::string threads, rate, rate_bytes, burst, burst_bytes, on_full = "block", drain = "5", format = "json",
                             dl_format = "raw", stats_value;
   bool stats_given = false;
 
@@ -233,6 +233,9 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
       ->group(fc);
   app.add_option("--rate-bytes", rate_bytes, "Bytes per second at the sink: SIZE[/s]")->group(fc);
   app.add_option("--burst", burst, "Events the bucket may send at once (default 100 ms of rate)")->group(fc);
+  app.add_option("--burst-bytes", burst_bytes,
+                 "Bytes the byte bucket may send at once (default: 100 ms of rate, at least --max-line-bytes)")
+      ->group(fc);
   app.add_option("--on-full", on_full, "block: stop reading when the sink is full; drop: drop and count")
       ->check(CLI::IsMember({"block", "drop"}))->capture_default_str()->group(fc);
   app.add_option("--drain-timeout", drain, "On SIGINT/SIGTERM, deliver in-flight events for at most this long")
@@ -283,6 +286,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
            {"--rate", "N[/s|/m|/h]"},
            {"--rate-bytes", "SIZE[/s]"},
            {"--burst", "N"},
+           {"--burst-bytes", "SIZE"},
            {"--on-full", "block|drop"},
            {"--drain-timeout", "DURATION"},
            {"--output", "PATH"},
@@ -333,6 +337,13 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
       throw usage_error(fmt::format("--burst: must be 1 to {:g}, got '{}'", max_rate_events, burst));
     if (rate.empty()) throw usage_error("--burst needs --rate");
     cfg.burst = b;
+  }
+  if (!burst_bytes.empty()) {
+    const auto b = parse_size("--burst-bytes", burst_bytes);
+    if (static_cast<double>(b) > max_rate_bytes)
+      throw usage_error(fmt::format("--burst-bytes: at most 1024G, got '{}'", burst_bytes));
+    if (rate_bytes.empty()) throw usage_error("--burst-bytes needs --rate-bytes");
+    cfg.burst_bytes = static_cast<double>(b);
   }
   cfg.on_full = on_full == "drop" ? on_full_policy::drop : on_full_policy::block;
   cfg.drain_timeout_s = parse_duration("--drain-timeout", drain, 0, max_duration_s);

@@ -40,6 +40,7 @@ double config::event_burst() const {
 }
 
 double config::byte_burst() const {
+  if (burst_bytes) return *burst_bytes;
   return std::max(rate_bytes / 10.0, static_cast<double>(max_line_bytes));
 }
 

@@ -81,5 +81,20 @@ TEST(Checkpoint, FailedSaveIsCountedAndRetried) {
   EXPECT_FALSE(std::filesystem::exists(tmp));
 }
 
+// --checkpoint naming a directory said "corrupt (not JSON)".
+TEST(Checkpoint, DirectoryIsNamedNotCalledCorrupt) {
+  testing::temp_dir dir;
+  for (bool reset : {false, true}) {
+    try {
+      checkpoint_store store(dir.path().string(), reset);
+      ADD_FAILURE() << "a directory was taken as a checkpoint (reset " << reset << ")";
+    } catch (const startup_error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("is a directory"), std::string::npos) << msg;
+      EXPECT_EQ(msg.find("corrupt"), std::string::npos) << msg;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sluice

@@ -13,6 +13,7 @@
 
 #include "sluice/config.hpp"
 #include "sluice/errors.hpp"
+#include "sluice/rate.hpp"
 
 namespace {
 
@@ -422,6 +423,31 @@ TEST(Cli, CheckpointIntervalIsAFlagDefaultOneSecond) {
       {{"--checkpoint", "c.json", "in.log", "--checkpoint-interval", "61m"}, false, ckpt_of, 0},
       {{"in.log", "--checkpoint-interval", "1s"}, false, ckpt_of, 0},  // nothing to save
   });
+}
+
+double byte_burst_of(const config& c) { return c.byte_burst(); }
+
+// --rate-bytes 100K/s let the first 1 MiB through at once: the byte burst is at least
+// --max-line-bytes by default (documented), and --burst-bytes sets it.
+TEST(Cli, BurstBytesSetsTheByteBucketsBurst) {
+  EXPECT_DOUBLE_EQ(parse_ok({"--rate-bytes", "100K/s"}).byte_burst(), double(MiB));
+  EXPECT_DOUBLE_EQ(parse_ok({"--rate-bytes", "100M/s"}).byte_burst(), 10.0 * MiB);
+  const config c = parse_ok({"--rate-bytes", "100K/s", "--burst-bytes", "10K"});
+  EXPECT_DOUBLE_EQ(c.byte_burst(), 10.0 * KiB);
+  sluice::token_bucket bytes(c.rate_bytes, c.byte_burst(), 0);
+  EXPECT_EQ(bytes.available(1.0, 0), 10 * KiB) << "what goes out at once";
+  check_extremes({
+      {{"--rate-bytes", "1M", "--burst-bytes", "64K"}, true, byte_burst_of, 64.0 * KiB},
+      {{"--rate-bytes", "1M", "--burst-bytes", "1"}, true, byte_burst_of, 1},
+      {{"--rate-bytes", "1M", "--burst-bytes", "0"}, false, byte_burst_of, 0},
+      {{"--rate-bytes", "1M", "--burst-bytes", "-1"}, false, byte_burst_of, 0},
+      {{"--rate-bytes", "1M", "--burst-bytes", "1e30"}, false, byte_burst_of, 0},
+      {{"--rate-bytes", "1M", "--burst-bytes", "inf"}, false, byte_burst_of, 0},
+      {{"--rate-bytes", "1M", "--burst-bytes", "nan"}, false, byte_burst_of, 0},
+      {{"--rate-bytes", "1M", "--burst-bytes", "1025G"}, false, byte_burst_of, 0},
+      {{"--burst-bytes", "64K"}, false, byte_burst_of, 0},  // needs --rate-bytes
+  });
+  EXPECT_NE(usage_message({"--burst-bytes", "64K"}).find("--rate-bytes"), std::string::npos);
 }
 
 TEST(ParseDuration, Units) {

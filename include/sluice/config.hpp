@@ -44,6 +44,7 @@ struct config {
   double rate = 0;        // events per second; 0: unlimited
   double rate_bytes = 0;  // bytes per second; 0: unlimited
   std::optional<double> burst;  // events; default 100 ms of rate, at least 1
+  std::optional<double> burst_bytes;  // --burst-bytes; default max(100 ms of rate, max line)
   on_full_policy on_full = on_full_policy::block;
   double drain_timeout_s = 5;
 
@@ -77,7 +78,8 @@ struct config {
   std::size_t pipe_bytes() const;
   // DESIGN.md §2.2: the most memory the pipeline may hold, excluding the fixed overhead.
   std::size_t memory_budget() const;
-  // Event and byte buckets: resolved burst sizes.
+  // Event and byte buckets: resolved burst sizes. The byte burst defaults to at least
+  // max_line_bytes, so a full bucket lets that much through at once (--burst-bytes sets it).
   double event_burst() const;
   double byte_burst() const;
 };

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string_view>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -60,6 +61,14 @@ checkpoint_store::checkpoint_store(std::string path, bool reset) : path_(std::mo
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
   if (::access(dir.c_str(), W_OK) != 0)
     throw startup_error(fmt::format("cannot write checkpoint {}: {}: {}", path_, dir, std::strerror(errno)));
+  // A directory read as a file looked "corrupt (not JSON)": say what it is, whatever
+  // --reset-checkpoint says (a directory is never overwritten).
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw startup_error(S_ISDIR(st.st_mode)
+                            ? fmt::format("checkpoint {} is a directory: name a file (e.g. {}/sluice.ckpt)", path_,
+                                          path_.back() == '/' ? path_.substr(0, path_.size() - 1) : path_)
+                            : fmt::format("checkpoint {} is not a regular file", path_));
   // Before reading: a second process must not even start from a checkpoint the first
   // is about to replace.
   const std::string lock_path = path_ + ".lock";
