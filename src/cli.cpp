@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
+#include <fnmatch.h>
 #include <iostream>
+#include <sys/stat.h>
 #include <string_view>
 #include <vector>
 
@@ -76,6 +79,43 @@ std::vector<std::string> take_optional_value_flags(int argc, const char* const* 
   }
   std::reverse(rest.begin(), rest.end());  // CLI11 parses a reversed vector
   return rest;
+}
+
+// The path with its existing directories resolved (symlinks, "..", "."), the rest taken
+// as written: an output that does not exist yet, or a glob, compares with what it names.
+std::string resolved(const std::string& p) {
+  std::error_code ec;
+  auto r = std::filesystem::weakly_canonical(p, ec);
+  if (ec) r = std::filesystem::absolute(p, ec).lexically_normal();
+  return r.string();
+}
+
+bool has_glob(const std::string& p) { return p.find_first_of("*?[") != std::string::npos; }
+
+// -o in.ndjson with in.ndjson as an input (or -F 'logs/*.log' -o logs/clean.log) feeds
+// sluice its own output, forever. Checked before anything is opened.
+void check_output_is_no_input(const config& cfg) {
+  std::vector<std::pair<const char*, std::string>> outputs;
+  if (cfg.output != "-") outputs.emplace_back("-o/--output", cfg.output);
+  if (!cfg.dead_letter.empty()) outputs.emplace_back("--dead-letter", cfg.dead_letter);
+  for (const auto& [flag, out] : outputs) {
+    struct stat os {};
+    const bool out_exists = ::stat(out.c_str(), &os) == 0;
+    const std::string out_path = resolved(out);
+    for (const auto& in : cfg.inputs) {
+      if (in == "-") continue;
+      struct stat is {};
+      if (out_exists && ::stat(in.c_str(), &is) == 0 && is.st_dev == os.st_dev && is.st_ino == os.st_ino)
+        throw usage_error(fmt::format("{} {} is the input {}: sluice would read its own output", flag, out, in));
+      // The same name, though neither exists yet: opening the output would create the input.
+      // With -F, a glob is matched as follow mode's glob(3) does: '*' stops at '/', skips dot files.
+      if (resolved(in) == out_path ||
+          (cfg.follow && has_glob(in) &&
+           ::fnmatch(resolved(in).c_str(), out_path.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0))
+        throw usage_error(fmt::format("{} {} would be read as the input '{}': sluice would read its own output",
+                                      flag, out, in));
+    }
+  }
 }
 
 }  // namespace
@@ -390,6 +430,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   } else if (app.get_option("--checkpoint-interval")->count() > 0) {
     throw usage_error("--checkpoint-interval needs --checkpoint");
   }
+  check_output_is_no_input(cfg);
   cfg.resolve_defaults();
   return cfg;
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "sluice/config.hpp"
 #include "sluice/errors.hpp"
 #include "sluice/rate.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -448,6 +450,49 @@ TEST(Cli, BurstBytesSetsTheByteBucketsBurst) {
       {{"--burst-bytes", "64K"}, false, byte_burst_of, 0},  // needs --rate-bytes
   });
   EXPECT_NE(usage_message({"--burst-bytes", "64K"}).find("--rate-bytes"), std::string::npos);
+}
+
+// `sluice in.ndjson -o in.ndjson` (or -F 'logs/*.log' -o logs/clean.log) fed sluice its
+// own output: refused before anything is opened, whatever the spelling of the path.
+TEST(Cli, OutputThatIsAlsoAnInputIsRefused) {
+  sluice::testing::temp_dir dir;
+  const std::string in = dir.file("in.ndjson", "{}\n");
+  const std::string d = dir.path().string();
+  std::filesystem::create_directory(dir.path() / "other");
+  std::filesystem::create_directory_symlink(dir.path(), dir.path() / "alias");
+  const std::string same_glob = d + "/*.log", alias_glob = d + "/alias/*.log";
+  const std::string clean = d + "/clean.log", dotted = d + "/./in.ndjson", followed = d + "/app.log";
+  const std::string refused[][5] = {
+      {in, "-o", in},
+      {in, "-o", dotted},                 // another spelling, the same inode
+      {"-", in, "--dead-letter", in},     // the dead letter is an output too
+      {"-F", same_glob, "-o", clean},     // does not exist yet, but the glob would take it
+      {"-F", alias_glob, "-o", clean},    // through a symlinked directory
+      {"-F", same_glob, "--dead-letter", clean},
+      {"-F", followed, "-o", followed},   // a followed path that does not exist yet
+      {clean, "-o", clean},               // neither exists: the output would create the input
+  };
+  for (const auto& args : refused) {
+    std::vector<const char*> argv{"sluice"};
+    for (const auto& a : args)
+      if (!a.empty()) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    std::string joined;
+    for (std::size_t i = 1; i + 1 < argv.size(); ++i) joined += std::string(argv[i]) + " ";
+    SCOPED_TRACE(joined);
+    try {
+      sluice::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+      ADD_FAILURE() << "accepted";
+    } catch (const usage_error& e) {
+      EXPECT_NE(std::string(e.what()).find("its own output"), std::string::npos) << e.what();
+    }
+  }
+  const std::string other = d + "/other/clean.log", ndjson = d + "/clean.ndjson", hidden = d + "/.clean.log";
+  EXPECT_EQ(parse_ok({in.c_str(), "-o", ndjson.c_str()}).output, ndjson);
+  EXPECT_EQ(parse_ok({"-F", same_glob.c_str(), "-o", ndjson.c_str()}).output, ndjson);
+  EXPECT_EQ(parse_ok({"-F", same_glob.c_str(), "-o", other.c_str()}).output, other);
+  EXPECT_EQ(parse_ok({"-F", same_glob.c_str(), "-o", hidden.c_str()}).output, hidden);  // glob(3) skips dot files
+  EXPECT_EQ(parse_ok({same_glob.c_str(), "-o", clean.c_str()}).output, clean);  // without -F a glob is a name
 }
 
 TEST(ParseDuration, Units) {
