@@ -37,13 +37,64 @@ double parse_number(const std::string& flag, std::string_view text) {
   return v;
 }
 
-std::size_t parse_count(const std::string& flag, const std::string& text) {
+std::size_t parse_count(const std::string& flag, const std::string& text, std::size_t max = 1'000'000) {
   std::size_t v = 0;
   const auto* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, v);
   if (ec != std::errc() || p != end || v == 0)
     throw usage_error(fmt::format("{}: expected a positive integer, got '{}'", flag, text));
+  if (v > max) throw usage_error(fmt::format("{}: at most {}, got '{}'", flag, max, text));
   return v;
+}
+
+// Token counts and sizes: far above any use, low enough that the budget cannot overflow.
+constexpr std::size_t max_tokens = 4096;
+constexpr std::size_t max_buffer_bytes = std::size_t{1} << 30;
+
+std::size_t bounded_size(const std::string& flag, const std::string& text, std::size_t max) {
+  const auto v = parse_size(flag, text);
+  if (v > max) throw usage_error(fmt::format("{}: at most {} MiB, got '{}'", flag, max >> 20, text));
+  return v;
+}
+
+double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
+
+// DESIGN.md §2.2: a budget the machine cannot hold was accepted, and grew until the
+// allocator failed (std::bad_alloc, exit 134). Refused here, naming the flag whose
+// value costs the most: the one that, back at its default, lowers the budget most.
+// `given` is the config before resolve_defaults().
+void check_memory_budget(const config& given) {
+  config cfg = given;
+  cfg.resolve_defaults();
+  std::string what = "--memory-limit";
+  const std::size_t limit = cfg.memory_limit ? cfg.memory_limit : memory_available(&what);
+  const std::size_t budget = cfg.memory_budget();
+  if (budget <= limit) return;
+  const config defaults;
+  std::vector<std::pair<const char*, config>> alternatives;
+  const auto alternative = [&](const char* flag, auto change) {
+    config c = given;
+    change(c);
+    c.resolve_defaults();
+    alternatives.emplace_back(flag, c);
+  };
+  alternative("--batch-bytes", [&](config& c) { c.batch_bytes = defaults.batch_bytes; });
+  alternative("--max-line-bytes", [&](config& c) { c.max_line_bytes = defaults.max_line_bytes; });
+  alternative("--read-ahead", [&](config& c) { c.read_ahead = defaults.read_ahead; });
+  alternative("--sink-tokens", [&](config& c) { c.sink_tokens = defaults.sink_tokens; });
+  alternative("--parse-tokens", [&](config& c) { c.parse_tokens = 0; });
+  alternative("--parse-threads", [&](config& c) { c.parse_threads = 1; });
+  const char* culprit = "--parse-threads";
+  std::size_t best = budget;
+  for (const auto& [flag, c] : alternatives) {
+    if (c.memory_budget() < best) {
+      best = c.memory_budget();
+      culprit = flag;
+    }
+  }
+  throw usage_error(fmt::format("the memory budget ({:.0f} MiB for {} batches and {} parsers) exceeds {} "
+                                "({:.0f} MiB): lower {}, or raise --memory-limit",
+                                mib(budget), cfg.max_batches_alive(), cfg.parse_threads, what, mib(limit), culprit));
 }
 
 // Flags whose value is optional must be written with '=' (DESIGN.md §3): CLI11 2.1.2
@@ -278,6 +329,10 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
       ->group(fc);
   app.add_option("--on-full", on_full, "block: stop reading when the sink is full; drop: drop and count")
       ->check(CLI::IsMember({"block", "drop"}))->capture_default_str()->group(fc);
+  std::string memory_limit;
+  app.add_option("--memory-limit", memory_limit,
+                 "The memory the budget must fit in (default: physical memory, or the cgroup's memory.max)")
+      ->group(fc);
   app.add_option("--drain-timeout", drain, "On SIGINT/SIGTERM, deliver in-flight events for at most this long")
       ->capture_default_str()->group(fc);
 
@@ -329,6 +384,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
            {"--burst-bytes", "SIZE"},
            {"--on-full", "block|drop"},
            {"--drain-timeout", "DURATION"},
+           {"--memory-limit", "SIZE"},
            {"--output", "PATH"},
            {"--format", "json|logfmt"},
            {"--dead-letter", "PATH"},
@@ -358,17 +414,18 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
     throw usage_error(msg + " (see --help)");
   }
 
-  cfg.max_line_bytes = parse_size("--max-line-bytes", max_line);
-  cfg.batch_bytes = parse_size("--batch-bytes", batch_bytes);
+  cfg.max_line_bytes = bounded_size("--max-line-bytes", max_line, max_buffer_bytes);
+  cfg.batch_bytes = bounded_size("--batch-bytes", batch_bytes, max_buffer_bytes);
   if (cfg.batch_bytes < 64) throw usage_error("--batch-bytes: must be at least 64");
-  cfg.read_ahead = parse_count("--read-ahead", read_ahead);
-  cfg.sink_tokens = parse_count("--sink-tokens", sink_tokens);
+  cfg.read_ahead = parse_count("--read-ahead", read_ahead, max_tokens);
+  cfg.sink_tokens = parse_count("--sink-tokens", sink_tokens, max_tokens);
+  if (!memory_limit.empty()) cfg.memory_limit = parse_size("--memory-limit", memory_limit);
   if (!threads.empty()) {
     const auto n = parse_count("--parse-threads", threads);
     if (n > 1024) throw usage_error("--parse-threads: at most 1024");
     cfg.parse_threads = static_cast<unsigned>(n);
   }
-  if (!parse_tokens.empty()) cfg.parse_tokens = parse_count("--parse-tokens", parse_tokens);
+  if (!parse_tokens.empty()) cfg.parse_tokens = parse_count("--parse-tokens", parse_tokens, max_tokens);
   if (!rate.empty()) cfg.rate = parse_rate("--rate", rate, false);
   if (!rate_bytes.empty()) cfg.rate_bytes = parse_rate("--rate-bytes", rate_bytes, true);
   if (!burst.empty()) {
@@ -431,6 +488,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
     throw usage_error("--checkpoint-interval needs --checkpoint");
   }
   check_output_is_no_input(cfg);
+  check_memory_budget(cfg);
   cfg.resolve_defaults();
   return cfg;
 }

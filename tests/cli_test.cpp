@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -118,11 +119,11 @@ TEST(Cli, FlowControlFlags) {
 TEST(Cli, Sizes) {
   EXPECT_EQ(parse_ok({"--batch-bytes", "64K"}).batch_bytes, 64 * KiB);
   EXPECT_EQ(parse_ok({"--batch-bytes", "2M"}).batch_bytes, 2 * MiB);
-  EXPECT_EQ(parse_ok({"--batch-bytes", "1G"}).batch_bytes, 1 * GiB);
+  EXPECT_EQ(parse_ok({"--batch-bytes", "1G", "--memory-limit", "1024G"}).batch_bytes, 1 * GiB);
   EXPECT_EQ(parse_ok({"--batch-bytes", "512KiB"}).batch_bytes, 512 * KiB);
   EXPECT_EQ(parse_ok({"--batch-bytes", "3MiB"}).batch_bytes, 3 * MiB);
   EXPECT_EQ(parse_ok({"--batch-bytes", "65536"}).batch_bytes, 65536u);
-  EXPECT_EQ(parse_ok({"--max-line-bytes", "2GiB"}).max_line_bytes, 2 * GiB);
+  EXPECT_EQ(parse_ok({"--max-line-bytes", "1GiB", "--memory-limit", "1024G"}).max_line_bytes, 1 * GiB);
   EXPECT_EQ(parse_ok({"--max-line-bytes", "100"}).max_line_bytes, 100u);
 }
 
@@ -493,6 +494,85 @@ TEST(Cli, OutputThatIsAlsoAnInputIsRefused) {
   EXPECT_EQ(parse_ok({"-F", same_glob.c_str(), "-o", other.c_str()}).output, other);
   EXPECT_EQ(parse_ok({"-F", same_glob.c_str(), "-o", hidden.c_str()}).output, hidden);  // glob(3) skips dot files
   EXPECT_EQ(parse_ok({same_glob.c_str(), "-o", clean.c_str()}).output, clean);  // without -F a glob is a name
+}
+
+double batch_of(const config& c) { return static_cast<double>(c.batch_bytes); }
+double line_of(const config& c) { return static_cast<double>(c.max_line_bytes); }
+double sink_tokens_of(const config& c) { return static_cast<double>(c.sink_tokens); }
+double read_ahead_of(const config& c) { return static_cast<double>(c.read_ahead); }
+double parse_tokens_of(const config& c) { return static_cast<double>(c.parse_tokens); }
+double memory_limit_of(const config& c) { return static_cast<double>(c.memory_limit); }
+
+// --batch-bytes 50G aborted with std::bad_alloc (exit 134), 10G was accepted, and
+// --sink-tokens 1000000 grew to 4 GB: sizes and token counts are bounded, and a
+// budget above the memory sluice may use is a usage error naming the flag to change.
+TEST(Cli, MemoryBudgetAboveTheLimitIsAUsageError) {
+  const char* big = "1024G";  // a limit that every bounded value fits
+  check_extremes({
+      {{"--batch-bytes", "50G"}, false, batch_of, 0},
+      {{"--batch-bytes", "10G"}, false, batch_of, 0},
+      {{"--batch-bytes", "1e30"}, false, batch_of, 0},
+      {{"--batch-bytes", "inf"}, false, batch_of, 0},
+      {{"--batch-bytes", "nan"}, false, batch_of, 0},
+      {{"--batch-bytes", "-1"}, false, batch_of, 0},
+      {{"--batch-bytes", "1025M", "--memory-limit", big}, false, batch_of, 0},
+      {{"--batch-bytes", "1G", "--memory-limit", big}, true, batch_of, double(GiB)},
+      {{"--max-line-bytes", "2G", "--memory-limit", big}, false, line_of, 0},
+      {{"--max-line-bytes", "0"}, false, line_of, 0},
+      {{"--max-line-bytes", "1e30"}, false, line_of, 0},
+      {{"--sink-tokens", "1000000"}, false, sink_tokens_of, 0},
+      {{"--sink-tokens", "4097", "--memory-limit", big}, false, sink_tokens_of, 0},
+      {{"--sink-tokens", "4096", "--memory-limit", big}, true, sink_tokens_of, 4096},
+      {{"--sink-tokens", "1e30"}, false, sink_tokens_of, 0},
+      {{"--read-ahead", "4097", "--memory-limit", big}, false, read_ahead_of, 0},
+      {{"--read-ahead", "18446744073709551616"}, false, read_ahead_of, 0},
+      {{"--parse-tokens", "4097", "--memory-limit", big}, false, parse_tokens_of, 0},
+      {{"--memory-limit", "0"}, false, memory_limit_of, 0},
+      {{"--memory-limit", "-1"}, false, memory_limit_of, 0},
+      {{"--memory-limit", "inf"}, false, memory_limit_of, 0},
+      {{"--memory-limit", "1e30"}, false, memory_limit_of, 0},
+      {{"--memory-limit", "64M", "--parse-threads", "2"}, true, memory_limit_of, 64.0 * MiB},
+  });
+  // The flag named is the one whose value costs the most.
+  const auto named = [](std::initializer_list<const char*> args, const char* flag) {
+    const std::string msg = usage_message(args);
+    EXPECT_NE(msg.find("memory budget"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(std::string("lower ") + flag), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--memory-limit"), std::string::npos) << msg;
+  };
+  named({"--memory-limit", "64M", "--parse-threads", "2", "--sink-tokens", "100"}, "--sink-tokens");
+  named({"--memory-limit", "64M", "--parse-threads", "2", "--read-ahead", "100"}, "--read-ahead");
+  named({"--memory-limit", "64M", "--parse-threads", "2", "--parse-tokens", "100"}, "--parse-tokens");
+  named({"--memory-limit", "64M", "--parse-threads", "2", "--batch-bytes", "16M"}, "--batch-bytes");
+  named({"--memory-limit", "64M", "--parse-threads", "2", "--max-line-bytes", "16M"}, "--max-line-bytes");
+  named({"--memory-limit", "64M", "--parse-threads", "64"}, "--parse-threads");
+  // Without --memory-limit the machine's memory is the limit: a budget of 1 TiB is more
+  // than any machine this runs on.
+  named({"--batch-bytes", "128M", "--sink-tokens", "4096", "--parse-threads", "2"}, "--sink-tokens");
+}
+
+// The cgroup's limit, v2 and v1, the lowest on the way up; "max" is no limit.
+TEST(Config, CgroupMemoryLimit) {
+  sluice::testing::temp_dir dir;
+  const auto root = dir.path() / "cg";
+  std::filesystem::create_directories(root / "a" / "b");
+  const std::string proc = dir.file("cgroup", "0::/a/b\n");
+  EXPECT_FALSE(sluice::cgroup_memory_limit(root.string(), proc).has_value());
+  std::ofstream(root / "a" / "b" / "memory.max") << "max\n";
+  EXPECT_FALSE(sluice::cgroup_memory_limit(root.string(), proc).has_value());
+  std::ofstream(root / "a" / "memory.max") << "1073741824\n";
+  EXPECT_EQ(sluice::cgroup_memory_limit(root.string(), proc), std::optional<std::size_t>(GiB));
+  std::ofstream(root / "a" / "b" / "memory.max") << "536870912\n";
+  EXPECT_EQ(sluice::cgroup_memory_limit(root.string(), proc), std::optional<std::size_t>(GiB / 2));
+
+  // v1 (a hybrid host): the memory controller's line; INT64_MAX rounded is no limit.
+  std::filesystem::create_directories(root / "memory" / "c");
+  const std::string v1 = dir.file("cgroup1", "4:memory:/c\n0::/\n");
+  std::ofstream(root / "memory" / "memory.limit_in_bytes") << "9223372036854771712\n";
+  EXPECT_FALSE(sluice::cgroup_memory_limit(root.string(), v1).has_value());
+  std::ofstream(root / "memory" / "c" / "memory.limit_in_bytes") << "268435456\n";
+  EXPECT_EQ(sluice::cgroup_memory_limit(root.string(), v1), std::optional<std::size_t>(256 * MiB));
+  EXPECT_GT(sluice::memory_available(), 0u);
 }
 
 TEST(ParseDuration, Units) {

@@ -47,6 +47,8 @@ struct config {
   std::optional<double> burst_bytes;  // --burst-bytes; default max(100 ms of rate, max line)
   on_full_policy on_full = on_full_policy::block;
   double drain_timeout_s = 5;
+  // --memory-limit: what memory_budget() must fit in; 0: the machine's (memory_available()).
+  std::size_t memory_limit = 0;
 
   // Output.
   std::string output = "-";
@@ -83,5 +85,12 @@ struct config {
   double event_burst() const;
   double byte_burst() const;
 };
+
+// The memory sluice may use: physical memory, or the cgroup's limit when lower (v2
+// memory.max, v1 memory.limit_in_bytes, the lowest on the way up). `what` says which.
+std::size_t memory_available(std::string* what = nullptr);
+// The cgroup limit of this process, read from `root` (/sys/fs/cgroup) after the
+// paths in `proc_cgroup` (/proc/self/cgroup); nullopt when none is set. For tests.
+std::optional<std::size_t> cgroup_memory_limit(const std::string& root, const std::string& proc_cgroup);
 
 }  // namespace sluice
