@@ -152,6 +152,8 @@ void check_output_is_no_input(const config& cfg) {
   for (const auto& [flag, out] : outputs) {
     struct stat os {};
     const bool out_exists = ::stat(out.c_str(), &os) == 0;
+    // A device (/dev/null both ways) feeds nothing back; a file or a FIFO would.
+    if (out_exists && !S_ISREG(os.st_mode) && !S_ISFIFO(os.st_mode)) continue;
     const std::string out_path = resolved(out);
     for (const auto& in : cfg.inputs) {
       if (in == "-") continue;

@@ -494,6 +494,7 @@ TEST(Cli, OutputThatIsAlsoAnInputIsRefused) {
   EXPECT_EQ(parse_ok({"-F", same_glob.c_str(), "-o", other.c_str()}).output, other);
   EXPECT_EQ(parse_ok({"-F", same_glob.c_str(), "-o", hidden.c_str()}).output, hidden);  // glob(3) skips dot files
   EXPECT_EQ(parse_ok({same_glob.c_str(), "-o", clean.c_str()}).output, clean);  // without -F a glob is a name
+  EXPECT_EQ(parse_ok({"/dev/null", "-o", "/dev/null"}).output, "/dev/null");  // a device feeds nothing back
 }
 
 double batch_of(const config& c) { return static_cast<double>(c.batch_bytes); }
