@@ -154,6 +154,22 @@ struct metrics_server::impl {
     closing = true;
     idle.wait(lock, [&] { return active == 0; });
   }
+  // enter() for a handler's scope; leave() also when the handler throws (httplib makes
+  // that a 500), so close() never waits for a handler that is gone.
+  class use {
+   public:
+    explicit use(impl& i) : i_(i), entered_(i.enter()) {}
+    ~use() {
+      if (entered_) i_.leave();
+    }
+    use(const use&) = delete;
+    use& operator=(const use&) = delete;
+    explicit operator bool() const { return entered_; }
+
+   private:
+    impl& i_;
+    bool entered_;
+  };
 };
 
 metrics_server::metrics_server(const pipeline_stats& stats, const listen_address& addr, double stall_timeout_s)
@@ -173,21 +189,21 @@ metrics_server::metrics_server(const pipeline_stats& stats, const listen_address
   srv.set_payload_max_length(64 << 10);  // GET only: a large body is no scrape
   srv.new_task_queue = [im] { return new on_demand_pool(std::chrono::seconds(keep_alive_s + read_s + 1), im->stragglers); };
   srv.Get("/metrics", [im, &stats](const httplib::Request&, httplib::Response& res) {
-    if (!im->enter()) {
+    const impl::use in_use(*im);
+    if (!in_use) {
       res.status = 503;
       return;
     }
     res.set_content(stats.to_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
-    im->leave();
   });
   srv.Get("/healthz", [im, &stats, stall_timeout_s](const httplib::Request&, httplib::Response& res) {
-    if (!im->enter()) {
+    const impl::use in_use(*im);
+    if (!in_use) {
       res.status = 503;
       res.set_content("stopping\n", "text/plain; charset=utf-8");
       return;
     }
     const auto h = check_health(stats, stall_timeout_s, now_ns());
-    im->leave();
     res.status = h.ok ? 200 : 503;
     res.set_content(h.ok ? "ok\n" : h.reason + "\n", "text/plain; charset=utf-8");
   });
