@@ -271,7 +271,8 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   app.get_formatter()->column_width(34);
   app.footer(
       "Optional values need '=': --stats=5 (\"--stats app.log\" means stats at exit, read app.log).\n"
-      "Sizes take K, M, G (or KiB, MiB, GiB): powers of 1024.\n"
+      "Sizes take K, M, G (or KiB, MiB, GiB): powers of 1024; at most 1G, token counts at most 4096,\n"
+      "and the memory budget (--log-level info prints it) must fit --memory-limit.\n"
       "Durations take ms, s, m, h (200ms, 1.5s, 5m); a plain number is seconds (for --poll, ms).\n"
       "Every duration is at most 30 days; --stats and --stall-timeout at least 10ms.\n\n"
       "Examples:\n"
@@ -303,7 +304,7 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   bool poll_given = false;
   std::string poll_value;
   // Shown in --help; parsed by take_optional_value_flags.
-  app.add_flag("--poll", poll_given, "=MS: notice file changes by polling every MS ms (or 2s...) instead of inotify")
+  app.add_flag("--poll", poll_given, "=MS: notice file changes by polling every MS ms (or =2s, =500ms) instead of inotify")
       ->group("Input");
   app.add_option("--max-line-bytes", max_line, "Longer lines are oversize: counted, dead-lettered")
       ->capture_default_str()->group("Input");
