@@ -3,10 +3,12 @@
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -44,6 +46,14 @@ health check_health(const pipeline_stats& s, double stall_timeout_s, std::int64_
 }
 
 namespace {
+
+// Locked by every worker as it ends and, once a server was left to the exit, by an
+// atexit handler: the exit's destructors (httplib's statics, which a worker may have
+// initialised) then come after what a detached worker did, for TSan as in fact.
+std::mutex& exit_fence() {
+  static auto* m = new std::mutex;
+  return *m;
+}
 
 // cpp-httplib serves a connection on one worker until it closes or times out, and its
 // default pool has max(8, cores - 1) workers: 8 idle or slow clients held all of them and
@@ -112,12 +122,24 @@ class on_demand_pool : public httplib::TaskQueue {
       lock.lock();
     }
     if (--s.workers == 0) s.done.notify_all();
+    lock.unlock();
+    std::lock_guard fence(exit_fence());
   }
 
   std::shared_ptr<state> state_;
   std::chrono::milliseconds grace_;
   std::size_t& stragglers_;
 };
+
+// What a shutdown leaves to the exit stays reachable here, so it is kept on purpose
+// (LeakSanitizer agrees), never freed under a worker still using it.
+void keep_until_exit(void* p) {
+  static auto* kept = new std::vector<void*>;
+  static const bool fenced = std::atexit([] { std::lock_guard fence(exit_fence()); }) == 0;
+  (void)fenced;
+  std::lock_guard lock(exit_fence());
+  kept->push_back(p);
+}
 
 // Timeouts (seconds): a connection that sends nothing is closed after keep_alive_s, one
 // stuck mid-request after read_s without a byte.
@@ -231,7 +253,7 @@ metrics_server::~metrics_server() {
     // A client still holds a worker inside the server: leave the server to it (the
     // process is ending) rather than free what that worker uses.
     spdlog::warn("metrics: {} connection(s) still open at shutdown, left to the exit", impl_->stragglers);
-    (void)impl_.release();
+    keep_until_exit(impl_.release());
   }
 }
 
