@@ -1,7 +1,11 @@
 #include "sluice/config.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
 #include <thread>
+#include <unistd.h>
 
 #include "sluice/batch.hpp"
 
@@ -39,7 +43,68 @@ double config::event_burst() const {
   return std::max(1.0, rate / 10.0);
 }
 
+namespace {
+
+std::optional<std::size_t> read_limit(const std::string& file) {
+  std::ifstream in(file);
+  std::string text;
+  if (!(in >> text) || text == "max") return std::nullopt;
+  std::size_t v = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  // cgroup v1 writes "unlimited" as a page-rounded INT64_MAX.
+  if (ec != std::errc() || p != text.data() + text.size() || v >= (std::size_t{1} << 62)) return std::nullopt;
+  return v;
+}
+
+// The lowest limit in `base` + `path` and its parents, down to `base`.
+std::optional<std::size_t> lowest_on_the_way_up(const std::string& base, std::string path, const char* file) {
+  std::optional<std::size_t> lowest;
+  for (;;) {
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    if (const auto v = read_limit(base + path + "/" + file)) lowest = std::min(lowest.value_or(*v), *v);
+    if (path.empty()) return lowest;
+    path.resize(path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
+  }
+}
+
+}  // namespace
+
+std::optional<std::size_t> cgroup_memory_limit(const std::string& root, const std::string& proc_cgroup) {
+  std::ifstream in(proc_cgroup);
+  std::optional<std::size_t> lowest;
+  const auto take = [&](std::optional<std::size_t> v) {
+    if (v) lowest = std::min(lowest.value_or(*v), *v);
+  };
+  for (std::string line; std::getline(in, line);) {
+    // "0::/path" (v2) or "4:memory:/path" (v1); inside a container the path may not
+    // exist under the mount, whose root is then the container's own group.
+    const auto a = line.find(':');
+    const auto b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (line.compare(0, a, "0") == 0 && controllers.empty()) {
+      take(lowest_on_the_way_up(root, path, "memory.max"));
+    } else if (("," + controllers + ",").find(",memory,") != std::string::npos) {
+      take(lowest_on_the_way_up(root + "/memory", path, "memory.limit_in_bytes"));
+    }
+  }
+  return lowest;
+}
+
+std::size_t memory_available(std::string* what) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  std::size_t limit = pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page)
+                                            : ~std::size_t{0};
+  if (what) *what = "physical memory";
+  if (const auto cg = cgroup_memory_limit("/sys/fs/cgroup", "/proc/self/cgroup"); cg && *cg < limit) {
+    limit = *cg;
+    if (what) *what = "the cgroup's memory limit";
+  }
+  return limit;
+}
+
 double config::byte_burst() const {
+  if (burst_bytes) return *burst_bytes;
   return std::max(rate_bytes / 10.0, static_cast<double>(max_line_bytes));
 }
 

@@ -102,7 +102,7 @@ struct pipeline::impl {
       rd->stop();
       read_ahead.wake_all();
     };
-    if (checkpoints) sink->on_durable = [this] { checkpoints->save(); };
+    if (checkpoints) sink->on_durable = [this] { return checkpoints->save(); };
     arena.execute([this] { build(); });
     handoff_release(&graph_built);
   }

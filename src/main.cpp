@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
                   p.cfg().parse_threads, p.cfg().batch_bytes, p.cfg().max_line_bytes, p.cfg().read_ahead,
                   p.cfg().parse_tokens, p.cfg().sink_tokens, p.cfg().rate, p.cfg().rate_bytes,
                   p.cfg().on_full == sluice::on_full_policy::drop ? "drop" : "block");
-    spdlog::debug("memory budget: {} batches alive at most, {:.1f} MiB for batches and parsers (+ fixed overhead)",
+    spdlog::info("memory budget: {} batches alive at most, {:.1f} MiB for batches and parsers (+ fixed overhead)",
                   p.cfg().max_batches_alive(), static_cast<double>(p.cfg().memory_budget()) / (1 << 20));
     watch_signals(p, set);
     const auto r = p.run();

@@ -42,7 +42,9 @@ std::int64_t token_bucket::wait_ns(double cost, std::int64_t now_ns) {
   refill(now_ns);
   const double need = std::min(cost, burst_) - tokens_;
   if (need <= 0) return 0;
-  return static_cast<std::int64_t>(std::ceil(need / rate_ * 1e9));
+  // A slow rate with a large burst could need more nanoseconds than an int64 holds: wait
+  // at most an hour at a time (the caller asks again).
+  return static_cast<std::int64_t>(std::min(std::ceil(need / rate_ * 1e9), 3.6e12));
 }
 
 }  // namespace sluice

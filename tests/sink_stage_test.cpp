@@ -243,24 +243,25 @@ TEST(sink_stage, checkpoint_never_passes_an_unacknowledged_event) {
   auto out = std::make_unique<async_sink>(
       9, async_sink::policy{}, [&](const send_request& s) { return s.bytes.find(held_line) != std::string_view::npos; });
   auto* view = out.get();
-  app first(cfg, app_overrides{std::move(out), nullptr, {}});
+  auto first = std::make_unique<app>(cfg, app_overrides{std::move(out), nullptr, {}});
   std::atomic<bool> ran{false};
   run_result r1;
   std::thread t([&] {
-    r1 = first.run();
+    r1 = first->run();
     ran = true;
   });
   // The held send is out, and batches after it were acknowledged (out of order).
   const bool ready = eventually([&] {
     return view->pending() >= 1 && view->acknowledged_lines().size() >= 1000;
   });
-  first.stop();
+  first->stop();
   t.join();
   ASSERT_TRUE(ready);
   ASSERT_TRUE(ran.load());
+  const auto acked_first = view->acknowledged_lines();
+  first.reset();  // lets go of the checkpoint's lock
   EXPECT_EQ(r1.code, exit_code::runtime_failure);
   EXPECT_GT(r1.undelivered, 0u);
-  const auto acked_first = view->acknowledged_lines();
   EXPECT_EQ(std::count(acked_first.begin(), acked_first.end(), held_line), 0);
 
   std::ifstream state(cfg.checkpoint);

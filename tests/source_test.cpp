@@ -34,6 +34,8 @@ struct finished_order : ::testing::Test {
 
   void SetUp() override {
     cfg.checkpoint = (dir.path() / "cp.json").string();
+    reader.reset();
+    store.reset();  // the old store holds the checkpoint's lock until destroyed
     store = std::make_unique<checkpoint_store>(cfg.checkpoint, false);
     reader = std::make_unique<file_source>(cfg, stats, store.get());
   }

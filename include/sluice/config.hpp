@@ -25,6 +25,9 @@ struct config {
   std::size_t max_open_files = 256;  // followed files held open when idle (at least 1)
   std::string checkpoint;         // --checkpoint PATH; empty: none
   bool reset_checkpoint = false;  // an unreadable checkpoint is ignored, not fatal
+  // --checkpoint-interval: output fdatasync'ed and checkpoint saved this often while
+  // writing (what a kill -9 delivers again is at most about this much).
+  double checkpoint_interval_s = 1.0;
 
   // Processing.
   std::string where;   // --where expression; empty: keep every event
@@ -41,8 +44,11 @@ struct config {
   double rate = 0;        // events per second; 0: unlimited
   double rate_bytes = 0;  // bytes per second; 0: unlimited
   std::optional<double> burst;  // events; default 100 ms of rate, at least 1
+  std::optional<double> burst_bytes;  // --burst-bytes; default max(100 ms of rate, max line)
   on_full_policy on_full = on_full_policy::block;
   double drain_timeout_s = 5;
+  // --memory-limit: what memory_budget() must fit in; 0: the machine's (memory_available()).
+  std::size_t memory_limit = 0;
 
   // Output.
   std::string output = "-";
@@ -74,9 +80,17 @@ struct config {
   std::size_t pipe_bytes() const;
   // DESIGN.md §2.2: the most memory the pipeline may hold, excluding the fixed overhead.
   std::size_t memory_budget() const;
-  // Event and byte buckets: resolved burst sizes.
+  // Event and byte buckets: resolved burst sizes. The byte burst defaults to at least
+  // max_line_bytes, so a full bucket lets that much through at once (--burst-bytes sets it).
   double event_burst() const;
   double byte_burst() const;
 };
+
+// The memory sluice may use: physical memory, or the cgroup's limit when lower (v2
+// memory.max, v1 memory.limit_in_bytes, the lowest on the way up). `what` says which.
+std::size_t memory_available(std::string* what = nullptr);
+// The cgroup limit of this process, read from `root` (/sys/fs/cgroup) after the
+// paths in `proc_cgroup` (/proc/self/cgroup); nullopt when none is set. For tests.
+std::optional<std::size_t> cgroup_memory_limit(const std::string& root, const std::string& proc_cgroup);
 
 }  // namespace sluice

@@ -13,7 +13,6 @@ namespace sluice {
 
 namespace {
 constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
-constexpr std::int64_t durable_interval_ns = 2'000'000'000;
 }  // namespace
 
 std::chrono::nanoseconds retry_policy::backoff(unsigned attempt, std::minstd_rand& rng) const {
@@ -36,7 +35,7 @@ sink_stage::sink_stage(const config& cfg, std::unique_ptr<sink> out, std::unique
       rng_(std::random_device{}()),
       events_(cfg.rate, cfg.event_burst(), now_ns()),
       bytes_(cfg.rate_bytes, cfg.byte_burst(), now_ns()),
-      durable_interval_ns_(durable_interval_ns) {
+      durable_interval_ns_(static_cast<std::int64_t>(cfg.checkpoint_interval_s * 1e9)) {
   stats_.rate = cfg.rate;
   stats_.rate_bytes = cfg.rate_bytes;
   out_->bind(*this);
@@ -138,7 +137,7 @@ void sink_stage::loop() {
     const bool durable_pending = on_durable && since_durable_ > 0 && status_ == sink_status::ok;
     // Something was acknowledged since the last durable point: make it durable on time
     // even when nothing else comes.
-    if (durable_pending) until = std::min(until, now + 500'000'000);
+    if (durable_pending) until = std::min(until, now + std::min<std::int64_t>(500'000'000, durable_interval_ns_ / 2));
     if (rate_blocked_) stats_.rate_wait.begin(now);
     bool timed_out = false;
     if (until == never) {
@@ -460,8 +459,7 @@ void sink_stage::durable_point_if_due(bool idle) {
   // The outputs first, then what depends on them (the checkpoint): never ahead of the data.
   out_->sync();
   if (dead_) dead_->sync();
-  on_durable();
-  since_durable_ = 0;
+  if (on_durable()) since_durable_ = 0;  // else kept, so the save is tried again
   last_durable_ns_ = now;
 }
 

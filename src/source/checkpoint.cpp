@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string_view>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -59,6 +61,37 @@ checkpoint_store::checkpoint_store(std::string path, bool reset) : path_(std::mo
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path_.substr(0, slash));
   if (::access(dir.c_str(), W_OK) != 0)
     throw startup_error(fmt::format("cannot write checkpoint {}: {}: {}", path_, dir, std::strerror(errno)));
+  // A directory read as a file looked "corrupt (not JSON)": say what it is, whatever
+  // --reset-checkpoint says (a directory is never overwritten).
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw startup_error(S_ISDIR(st.st_mode)
+                            ? fmt::format("checkpoint {} is a directory: name a file (e.g. {}/sluice.ckpt)", path_,
+                                          path_.back() == '/' ? path_.substr(0, path_.size() - 1) : path_)
+                            : fmt::format("checkpoint {} is not a regular file", path_));
+  // Before reading: a second process must not even start from a checkpoint the first
+  // is about to replace.
+  const std::string lock_path = path_ + ".lock";
+  lock_.fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_.fd < 0)
+    throw startup_error(fmt::format("cannot lock checkpoint {}: {}: {}", path_, lock_path, std::strerror(errno)));
+  if (::flock(lock_.fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char buf[32] = {};
+    const ssize_t n = ::pread(lock_.fd, buf, sizeof buf - 1, 0);
+    std::string holder(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    ::close(lock_.fd);
+    lock_.fd = -1;
+    if (err == EWOULDBLOCK)
+      throw startup_error(fmt::format("checkpoint {} is in use by another sluice (pid {}): one process per checkpoint",
+                                      path_, holder.empty() ? "unknown" : holder));
+    throw startup_error(fmt::format("cannot lock checkpoint {}: {}: {}", path_, lock_path, std::strerror(err)));
+  }
+  // The owner's pid, for the message above; the file stays (removing a lock file races).
+  const std::string pid = fmt::format("{}\n", ::getpid());
+  if (::ftruncate(lock_.fd, 0) != 0 || ::pwrite(lock_.fd, pid.data(), pid.size(), 0) < 0)
+    spdlog::warn("checkpoint lock {}: cannot record the pid: {}", lock_path, std::strerror(errno));
   std::FILE* f = std::fopen(path_.c_str(), "rb");
   if (f == nullptr) {
     if (errno == ENOENT) return;
@@ -109,6 +142,12 @@ checkpoint_store::checkpoint_store(std::string path, bool reset) : path_(std::mo
   }
 }
 
+checkpoint_store::fd_holder::~fd_holder() {
+  if (fd >= 0) ::close(fd);
+}
+
+checkpoint_store::~checkpoint_store() = default;
+
 std::optional<std::uint64_t> checkpoint_store::offset(const std::string& identity) const {
   std::lock_guard lock(mutex_);
   const auto it = entries_.find(identity);
@@ -152,7 +191,8 @@ bool checkpoint_store::save() {
   }
   text += "\n]}\n";
   // Temp file, fsync, rename: a crash leaves the old checkpoint or the new one, whole.
-  const std::string tmp = path_ + ".tmp";
+  // Named per process, so nothing else can rename or truncate it under us.
+  const std::string tmp = fmt::format("{}.tmp.{}", path_, ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   bool ok = fd >= 0;
   for (std::size_t done = 0; ok && done < text.size();) {
@@ -165,7 +205,11 @@ bool checkpoint_store::save() {
   if (fd >= 0) ::close(fd);
   ok = ok && ::rename(tmp.c_str(), path_.c_str()) == 0;
   if (!ok) {
-    spdlog::error("cannot save checkpoint {}: {}", path_, std::strerror(errno));
+    const int err = errno;
+    if (fd >= 0) ::unlink(tmp.c_str());
+    const auto failures = save_failures_.fetch_add(1, std::memory_order_relaxed) + 1;
+    spdlog::error("cannot save checkpoint {}: {} ({} failed saves; retried at the next interval)", path_,
+                  std::strerror(err), failures);
     std::lock_guard lock(mutex_);
     dirty_ = true;
   }

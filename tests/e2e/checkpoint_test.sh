@@ -31,7 +31,7 @@ assert_eq "$RC" 0 "first run exit status"
 assert_same_file "$T/a1.out" "$(cat "$T/a/a.ndjson" "$T/a/b.ndjson" | snap a1.want)" "first run: both files"
 jq -e . "$CP" >/dev/null || { show "$CP"; fail "the checkpoint is not JSON"; }
 ok "the checkpoint is JSON"
-assert_eq "$(ls -A "$T/acp")" "cp.json" "files next to the checkpoint after a clean exit"
+assert_eq "$(ls -A "$T/acp" | tr '\n' ' ')" "cp.json cp.json.lock " "files next to the checkpoint after a clean exit"
 run_once a2 --checkpoint "$CP" "$T/a/a.ndjson" "$T/a/b.ndjson"
 assert_eq "$RC" 0 "rerun exit status"
 assert_eq "$(size_of "$T/a2.out")" 0 "rerun output bytes"

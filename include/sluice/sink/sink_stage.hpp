@@ -10,7 +10,7 @@
 //   destination's Retry-After, which pauses every send; unlimited unless max_retries;
 // - rejected: the part's events go to the dead-letter output with the reason, counted;
 // - failed/closed: nothing more is sent; what was not acknowledged is undelivered.
-// Durable points: every checkpoint interval while acknowledging, when idle, and at the
+// Durable points: every --checkpoint-interval while acknowledging, when idle, and at the
 // end, the sink and the dead letter are made durable (fdatasync) and then `on_durable`
 // runs (the checkpoint), so a checkpoint never runs ahead of the data.
 #pragma once
@@ -89,8 +89,9 @@ class sink_stage final : private send_completion {
 
   // Set to be told when the sink ends or fails (the pipeline stops reading then).
   std::function<void(sink_status)> on_stop;
-  // Set to be called on the stage thread right after the outputs were made durable.
-  std::function<void()> on_durable;
+  // Set to be called on the stage thread right after the outputs were made durable; false
+  // (a checkpoint that could not be saved) means: try again at the next interval.
+  std::function<bool()> on_durable;
 
  private:
   // One part of a batch: whole events [first, first + events), bytes [begin, end) of out.

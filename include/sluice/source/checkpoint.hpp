@@ -8,8 +8,12 @@
 // files that begin with the very same first line are taken for one. A file without a
 // complete first line has no identity yet and is not checkpointed.
 //
-// The file is JSON, written atomically (temp file, fsync, rename) by whoever made the
-// output durable first (the sink thread, after fdatasync).
+// The file is JSON, written atomically (temp file PATH.tmp.PID, fsync, rename) by whoever
+// made the output durable first (the sink thread, after fdatasync).
+//
+// One process per checkpoint: two would overwrite each other's saves. The store holds an
+// exclusive flock on PATH.lock (which holds the owner's pid) for its whole life; the lock
+// is on a file of its own because every save replaces PATH itself.
 #pragma once
 
 #include <atomic>
@@ -27,9 +31,13 @@ std::optional<std::string> file_identity(int fd);
 
 class checkpoint_store {
  public:
-  // Reads PATH if it exists. A corrupt or unreadable file throws startup_error unless
-  // `reset` (then it is ignored and overwritten at the next save).
+  // Locks PATH.lock, then reads PATH if it exists. A checkpoint another process holds
+  // throws startup_error naming its pid; a corrupt or unreadable file throws
+  // startup_error unless `reset` (then it is ignored and overwritten at the next save).
   checkpoint_store(std::string path, bool reset);
+  ~checkpoint_store();
+  checkpoint_store(const checkpoint_store&) = delete;
+  checkpoint_store& operator=(const checkpoint_store&) = delete;
 
   // False when there was no checkpoint file (a first start).
   bool existed() const { return existed_; }
@@ -38,10 +46,13 @@ class checkpoint_store {
   // Records that everything before `offset` of `identity` (now at `path`) is finished
   // with. Thread-safe.
   void commit(const std::string& identity, const std::string& path, std::uint64_t offset);
-  // Writes the file atomically; false (and a logged error) on failure.
+  // Writes the file atomically; false (a logged error, counted) on failure. What failed
+  // to be saved stays dirty, so the next save (the next interval, or the exit) retries.
   bool save();
   // The last save failed (the run then ends with exit 1).
   bool save_failed() const { return save_failed_.load(std::memory_order_relaxed); }
+  // Saves that failed so far (for stats). Any thread.
+  std::uint64_t save_failures() const { return save_failures_.load(std::memory_order_relaxed); }
 
  private:
   struct entry {
@@ -59,6 +70,16 @@ class checkpoint_store {
   std::map<std::string, entry> entries_;
   bool dirty_ = false;
   std::atomic<bool> save_failed_{false};
+  std::atomic<std::uint64_t> save_failures_{0};
+  // Closed (the lock released) also when the constructor throws after taking it.
+  struct fd_holder {
+    int fd = -1;
+    fd_holder() = default;
+    fd_holder(const fd_holder&) = delete;
+    fd_holder& operator=(const fd_holder&) = delete;
+    ~fd_holder();
+  };
+  fd_holder lock_;
 };
 
 }  // namespace sluice
