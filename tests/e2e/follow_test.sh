@@ -35,16 +35,12 @@ assert_eq "$(count_src "$T/end.out" a)" 0 "events of the 100 lines present at st
 wait_src "$T/end.out" a 50 10
 assert_same_file "$(src_lines "$T/end.out" a | snap end.got)" "$(tail -n 50 "$D/a.ndjson" | snap end.want)" "the 50 appended lines, byte for byte, in order"
 
-step "appended lines come out promptly (inotify): median latency of 3 single-line appends"
-lat=()
+step "single-line appends come out one by one (inotify; latency is measured in bench/run.sh follow)"
 for i in 0 1 2; do
-  t0=$EPOCHREALTIME
   "$LOG_WRITER" --path "$D/a.ndjson" --lines 1 --start $((150 + i)) --src a
   wait_src "$T/end.out" a $((51 + i)) 10
-  lat+=("$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')")
 done
-median="$(printf '%s\n' "${lat[@]}" | sort -n | sed -n 2p)"
-assert_le "$median" 500 "median append-to-output latency in ms (samples: ${lat[*]})"
+assert_same_file "$(src_lines "$T/end.out" a | snap end3.got)" "$(tail -n 53 "$D/a.ndjson" | snap end3.want)" "the 53 appended lines, in order"
 
 step "-F --from-start FILE: the content present at start is output, then appended lines"
 "$LOG_WRITER" --path "$D/b.ndjson" --lines 100 --src b
@@ -117,23 +113,9 @@ ok "no inotify instance"
 "$LOG_WRITER" --path "$D/p.ndjson" --lines 100 --start 10 --rate 1000/s --src p
 wait_src "$T/poll.out" p 100 10
 assert_same_file "$(src_lines "$T/poll.out" p | snap poll.got)" "$(tail -n 100 "$D/p.ndjson" | snap poll.want)" "the 100 appended lines, in order"
-t0=$EPOCHREALTIME
 "$LOG_WRITER" --path "$D/p.ndjson" --lines 1 --start 110 --src p
 wait_src "$T/poll.out" p 101 10
-ms="$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')"
-assert_le "$ms" 1000 "append-to-output latency in ms at --poll=100"
-
-step "idle followers do not spin: CPU time over 2 s of no input, --poll=100 and inotify"
-# cpu_ticks PID: user + system time in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-hz="$(getconf CLK_TCK)"
-p0="$(cpu_ticks "$poll_pid")"
-e0="$(cpu_ticks "$end_pid")"
-sleep 2 # a measurement window, not synchronisation
-p1="$(cpu_ticks "$poll_pid")"
-e1="$(cpu_ticks "$end_pid")"
-assert_le $(((p1 - p0) * 1000 / hz)) 300 "CPU ms used by the idle --poll=100 follower in 2 s"
-assert_le $(((e1 - e0) * 1000 / hz)) 300 "CPU ms used by the idle inotify follower in 2 s"
+ok "a single appended line comes out at --poll=100 (latency and idle CPU: bench/run.sh follow)"
 
 step "a deleted file is drained and let go: its unterminated last line comes out then"
 printf '{"seq":0,"src":"u","gen":0}\n{"seq":1,"src":"u","gen":0}\n{"seq":2,"src":"u","gen":0,"last":"no newline"}' >"$D/u.ndjson"
