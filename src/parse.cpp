@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "sluice/json_string.hpp"
 #include "sluice/transform.hpp"
 
 namespace sluice {
@@ -14,56 +15,6 @@ namespace {
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 }  // namespace
-
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (c < 0x20) {
-            out += "\\u00";
-            out.push_back(hex[c >> 4]);
-            out.push_back(hex[c & 15]);
-          } else {
-            out.push_back(static_cast<char>(c));
-          }
-      }
-      ++p;
-      continue;
-    }
-    // Multi-byte sequence: check length, continuation bytes, overlongs, surrogates, range.
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-    bool ok = n != 0 && static_cast<std::size_t>(end - p) >= n;
-    for (std::size_t i = 1; ok && i < n; ++i) {
-      ok = (p[i] & 0xC0) == 0x80;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (ok) {
-      static constexpr std::uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-      ok = cp >= min_cp[n] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    }
-    if (ok) {
-      out.append(reinterpret_cast<const char*>(p), n);
-      p += n;
-    } else {
-      out += "\\ufffd";
-      ++p;
-    }
-  }
-}
 
 std::string_view trim_line(std::string_view line) {
   std::size_t b = 0;

@@ -26,10 +26,6 @@ struct line_verdict {
   simdjson::error_code json_error = simdjson::SUCCESS;
 };
 
-// Appends `s` as the body of a JSON string (no quotes). Bytes that are not valid UTF-8
-// become U+FFFD, so the record is always valid JSON: dead letters, checkpoint paths.
-void append_json_string(std::string& out, std::string_view s);
-
 // Trims a trailing '\r' and JSON whitespace around the line.
 std::string_view trim_line(std::string_view line);
 

@@ -15,7 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sluice/errors.hpp"
-#include "sluice/parse.hpp"
+#include "sluice/json_string.hpp"
 
 namespace sluice {
 

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "sluice/json_string.hpp"
 #include "sluice/transform/reshape.hpp"
 
 namespace sluice {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "sluice/errors.hpp"
+#include "sluice/json_string.hpp"
 #include "sluice/transform/field_path.hpp"
 #include "sluice/transform/logfmt.hpp"
 
@@ -18,21 +19,6 @@ namespace {
 
 using node = field_selection::node;
 constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
-
-// For each byte: 0 when it goes out as it is, else the letter after the backslash
-// ('u' for \u00XX).
-constexpr std::array<char, 256> json_escapes = [] {
-  std::array<char, 256> t{};
-  for (int c = 0; c < 0x20; ++c) t[c] = 'u';
-  t['\b'] = 'b';
-  t['\f'] = 'f';
-  t['\n'] = 'n';
-  t['\r'] = 'r';
-  t['\t'] = 't';
-  t['"'] = '"';
-  t['\\'] = '\\';
-  return t;
-}();
 
 void write_double(double d, std::string& out) {
   // std::to_chars with no format is the shortest text that parses back to the same
@@ -191,32 +177,6 @@ void add_path(node& root, const field_path& path) {
 }
 
 }  // namespace
-
-void append_escaped(std::string_view s, const std::array<char, 256>& escapes, std::string& out) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::size_t run = 0;  // start of the bytes not yet copied
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const char e = escapes[c];
-    if (e == 0) continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    out.push_back('\\');
-    out.push_back(e);
-    if (e == 'u') {
-      out.append("00");
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 0xf]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-}
-
-void write_json_string(std::string_view s, std::string& out) {
-  out.push_back('"');
-  append_escaped(s, json_escapes, out);
-  out.push_back('"');
-}
 
 void write_json_value(simdjson::dom::element v, std::string& out) {
   using simdjson::dom::element_type;

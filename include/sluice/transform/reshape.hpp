@@ -34,13 +34,6 @@ namespace sluice {
 // Appends `v` as minified JSON.
 void write_json_value(simdjson::dom::element v, std::string& out);
 
-// Appends `s`, writing each byte whose entry in `escapes` is not 0 as a backslash and
-// that entry ('u': \u00XX). The JSON and logfmt string writers differ only in the table.
-void append_escaped(std::string_view s, const std::array<char, 256>& escapes, std::string& out);
-
-// Appends `s` as a JSON string literal, quotes included.
-void write_json_string(std::string_view s, std::string& out);
-
 class field_selection {
  public:
   // Keeps every field (a --drop of nothing).
