@@ -111,14 +111,9 @@ run_result app::run() {
 
   const pipeline_result p = pipeline_->run();
   auto& s = stats_->sink;
-  if (p.stuck) {
-    // The sink is blocked inside a write that never returns: what it holds will never be
-    // acknowledged. Count it now, so the final stats and the message agree.
-    const auto read = stats_->parse.events_out.load();
-    const auto accounted = s.events_out.load() + s.undelivered_events.load() + s.dropped_events.load() +
-                           s.rejected_events.load();
-    if (read > accounted) bump(s.undelivered_events, read - accounted);
-  }
+  // The sink is blocked inside a write that never returns: what it got out is written, the
+  // rest will never be. Counted now, so the final stats and the message agree.
+  if (p.stuck) pipeline_->count_stuck();
   progress.stop();
   reporter.stop();
   if (cfg_.stats) reporter.print("final");

@@ -383,6 +383,8 @@ void pipeline::stop() {
 
 void pipeline::reopen_outputs() { impl_->sink->request_reopen(); }
 
+void pipeline::count_stuck() { impl_->sink->count_stuck(impl_->st.parse.events_out.load()); }
+
 pipeline_result pipeline::run() {
   auto& m = *impl_;
   m.sink->start();

@@ -77,6 +77,9 @@ class pipeline {
   void stop();
   // SIGHUP: reopen -o and the dead-letter output before the next write.
   void reopen_outputs();
+  // After run() returned `stuck`: count what the blocked send got out, and the rest as
+  // undelivered (the stats then agree with what the caller says).
+  void count_stuck();
 
  private:
   struct impl;

@@ -1,5 +1,6 @@
 #include "sluice/sink/file_sink.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -17,11 +18,14 @@ namespace sluice {
 write_status output::write(std::string_view bytes) {
   const char* p = bytes.data();
   std::size_t left = bytes.size();
+  in_progress_out_.store(0, std::memory_order_relaxed);
+  in_progress_.store(p, std::memory_order_release);
   while (left > 0) {
     const long n = write_some(p, left);
     if (n >= 0) {
       p += n;
       left -= static_cast<std::size_t>(n);
+      in_progress_out_.store(bytes.size() - left, std::memory_order_release);
       continue;
     }
     if (errno == EINTR) continue;
@@ -39,20 +43,38 @@ write_status output::write(std::string_view bytes) {
   return write_status::ok;
 }
 
+std::uint64_t output::lines_out_of_write_in_progress() const {
+  const char* p = in_progress_.load(std::memory_order_acquire);
+  const std::size_t out = in_progress_out_.load(std::memory_order_acquire);
+  return p == nullptr ? 0 : static_cast<std::uint64_t>(std::count(p, p + out, '\n'));
+}
+
 fd_output::fd_output(std::string path) : path_(std::move(path)) {
   if (path_ == "-") {
     fd_ = STDOUT_FILENO;
     is_stdout_ = true;
+    struct stat st {};
+    if (::fstat(fd_, &st) == 0 && S_ISFIFO(st.st_mode)) {
+      const int size = ::fcntl(fd_, F_GETPIPE_SZ);
+      if (size > 0) pipe_bytes_ = static_cast<std::size_t>(size);
+    }
     return;
   }
   fd_ = open_for_append();
   if (fd_ < 0) throw startup_error(fmt::format("cannot open {}: {}", path_, std::strerror(errno)));
   // A file cut mid-record (a crash, a full disk before this version) must not have our
   // first record glued to its last one.
+  // (Read through a descriptor of its own: the output's is write-only.)
   struct stat st {};
   char last = '\n';
-  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-      ::pread(fd_, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+  if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    const int r = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (r >= 0) {
+      if (::pread(r, &last, 1, st.st_size - 1) != 1) last = '\n';
+      ::close(r);
+    }
+  }
+  if (last != '\n') {
     spdlog::warn("{} does not end with a newline (a record cut short earlier): adding one before the first event",
                  path_);
     if (::write(fd_, "\n", 1) != 1)
@@ -84,6 +106,7 @@ void fd_output::sync() {
 }
 
 long fd_output::write_some(const char* data, std::size_t n) {
+  if (pipe_bytes_ > 0) n = std::min(n, pipe_bytes_);
   if (is_stdout_) {
     // stdout may have been left non-blocking by whoever set it up: wait rather than spin.
     const ssize_t w = ::write(fd_, data, n);

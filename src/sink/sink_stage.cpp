@@ -463,6 +463,15 @@ void sink_stage::durable_point_if_due(bool idle) {
   last_durable_ns_ = now;
 }
 
+void sink_stage::count_stuck(std::uint64_t events_read) {
+  const std::uint64_t out = out_->events_out_of_send_in_progress();
+  bump(stats_.events_out, out);
+  bump(stats_.component.sent_events, out);
+  const auto accounted = stats_.events_out.load() + stats_.undelivered_events.load() + stats_.dropped_events.load() +
+                         stats_.rejected_events.load();
+  if (events_read > accounted) count_undelivered(events_read - accounted);
+}
+
 void sink_stage::count_undelivered(std::uint64_t events) {
   bump(stats_.undelivered_events, events);
   bump(stats_.component.discarded("undelivered"), events);

@@ -7,7 +7,9 @@
 // and describe() (as spdlog's base_sink does for its sinks).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +34,9 @@ class output {
   virtual void sync() {}
   const std::string& error() const { return error_; }
   virtual std::string describe() const = 0;
+  // Whole lines of the write in progress that are already out: a write blocked part-way
+  // (a pipe nobody reads) has delivered them. Any thread, while that write is blocked.
+  std::uint64_t lines_out_of_write_in_progress() const;
 
  protected:
   // Returns bytes written or -1 with errno set.
@@ -43,6 +48,8 @@ class output {
 
  private:
   std::string error_;
+  std::atomic<const char*> in_progress_{nullptr};  // the bytes of the write in progress
+  std::atomic<std::size_t> in_progress_out_{0};    // how many of them are out
 };
 
 // stdout ("-") or a file opened for appending (created 0644 if missing). A file that
@@ -65,6 +72,9 @@ class fd_output final : public output {
   std::string path_;
   int fd_ = -1;
   bool is_stdout_ = false;
+  // A pipe takes at most this much a write, so a write blocked on a reader that went
+  // quiet has returned for everything that is in the pipe (0: no limit).
+  std::size_t pipe_bytes_ = 0;
 };
 
 class file_sink final : public sink {
@@ -75,6 +85,7 @@ class file_sink final : public sink {
   void sync() override { out_->sync(); }
   std::string_view type() const override { return type_; }
   std::string describe() const override { return out_->describe(); }
+  std::uint64_t events_out_of_send_in_progress() const override { return out_->lines_out_of_write_in_progress(); }
 
  private:
   std::unique_ptr<output> out_;

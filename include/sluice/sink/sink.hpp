@@ -80,6 +80,9 @@ class sink {
   virtual std::string_view type() const = 0;
   // For messages: the path or address.
   virtual std::string describe() const = 0;
+  // Any thread: events of the send now inside send() that already reached the
+  // destination (a write blocked part-way). Only asked when send() never returns.
+  virtual std::uint64_t events_out_of_send_in_progress() const { return 0; }
 
  protected:
   void report(std::uint64_t id, send_outcome outcome) { completion_->report(id, std::move(outcome)); }

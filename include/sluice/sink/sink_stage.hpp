@@ -86,6 +86,10 @@ class sink_stage final : private send_completion {
   // Batches pushed and not yet done (for tests).
   std::size_t unfinished();
   const sink& destination() const { return *out_; }
+  // The stage thread is stuck inside a send that never returns (the drain gave up): count
+  // what that send got out as written, the rest of what was read as undelivered, so the
+  // final stats tell the truth. Call once, from any thread, after giving up.
+  void count_stuck(std::uint64_t events_read);
 
   // Set to be told when the sink ends or fails (the pipeline stops reading then).
   std::function<void(sink_status)> on_stop;
