@@ -44,6 +44,10 @@ sink_stage::sink_stage(const config& cfg, std::unique_ptr<sink> out, std::unique
 sink_stage::~sink_stage() {
   close();
   join();
+  // The sink goes first: once stopped it reports nothing more, so no report() can come
+  // after the mutex it locks is gone.
+  if (out_) out_->stop();
+  out_.reset();
   // A push() or report() whose work is already handled may still be inside its notify.
   while (calling_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
 }
@@ -127,7 +131,8 @@ void sink_stage::loop() {
                           (open_.empty() || open_.back().cut == open_.back().b->out.size());
     auto ready = [&] {
       return !outcomes_.empty() || (can_take && !queue_.empty()) || (closed_ && queue_.empty() && open_.empty()) ||
-             reopen_.load(std::memory_order_acquire) || abandoned_.load(std::memory_order_acquire);
+             reopen_.load(std::memory_order_acquire) ||
+             (abandoned_.load(std::memory_order_acquire) && !open_.empty());
     };
     if (ready()) {
       if (closed_ && queue_.empty() && open_.empty() && outcomes_.empty()) break;
@@ -238,6 +243,7 @@ void sink_stage::apply(const reported& r) {
 std::int64_t sink_stage::send_due(std::int64_t now) {
   if (status_ != sink_status::ok || abandoned_.load(std::memory_order_acquire)) {
     give_up_outstanding();
+    rate_blocked_ = false;  // nothing waits for tokens any more: new batches pass straight on
     return 0;
   }
   if (now < paused_until_ns_) return paused_until_ns_ - now;

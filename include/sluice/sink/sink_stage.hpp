@@ -85,7 +85,6 @@ class sink_stage final : private send_completion {
   std::string error() const { return error_; }
   // Batches pushed and not yet done (for tests).
   std::size_t unfinished();
-  const sink& destination() const { return *out_; }
   // The stage thread is stuck inside a send that never returns (the drain gave up): count
   // what that send got out as written, the rest of what was read as undelivered, so the
   // final stats tell the truth. Call once, from any thread, after giving up.
