@@ -62,4 +62,12 @@ printf '{"a":1}\n{"cut sh' >"$T/glued.ndjson"
 assert_contains "$T/glued.err" "does not end with a newline" "the warning"
 assert_eq "$(sed -n 2p "$T/glued.ndjson")" '{"cut sh' "the cut record stays on a line of its own"
 assert_eq "$(tail -n +3 "$T/glued.ndjson" | jq -c . | wc -l | tr -d ' ')" 395 "then every event, whole"
+step "-o with a scheme no sink takes: a usage error naming what -o takes, nothing created"
+rc=0
+(cd "$T" && "$SLUICE" -o "nosuch://host/x" "$SAMPLES/app.ndjson" >/dev/null 2>"$T/scheme.err") || rc=$?
+assert_eq "$rc" 2 "exit status"
+assert_eq "$(wc -l <"$T/scheme.err" | tr -d ' ')" 1 "lines of the message"
+assert_contains "$T/scheme.err" "no output takes nosuch:// addresses" "the message"
+[[ ! -e "$T/nosuch:" ]] || fail "a file or directory was created for the address"
+ok "nothing created"
 echo "$E2E_NAME: all checks passed"
