@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sluice/app.hpp"
+#include "support/numbered_input.hpp"
 #include "support/recording_output.hpp"
 #include "support/temp_dir.hpp"
 
@@ -18,28 +19,9 @@ namespace {
 
 using testing::recording_output;
 using testing::temp_dir;
-
-std::string numbered_lines(int n, int from = 0) {
-  std::string s;
-  for (int i = from; i < from + n; ++i) s += R"({"n":)" + std::to_string(i) + R"(,"msg":"some padding text"})" + "\n";
-  return s;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-config small_batches(const std::string& input) {
-  config cfg;
-  cfg.inputs = {input};
-  cfg.batch_bytes = 2048;  // many batches, so bounds and order are exercised
-  cfg.max_line_bytes = 4096;
-  cfg.parse_threads = 2;
-  return cfg;
-}
+using testing::lines_of;
+using testing::numbered_lines;
+using testing::small_batches;
 
 // Sleeps a pseudo-random 0-2 ms for some batches in the parallel stage, so batches finish
 // out of order and `order` has to hold them.

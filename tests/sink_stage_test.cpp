@@ -18,6 +18,7 @@
 #include "sluice/app.hpp"
 #include "sluice/sink/file_sink.hpp"
 #include "support/async_sink.hpp"
+#include "support/numbered_input.hpp"
 #include "support/recording_output.hpp"
 #include "support/temp_dir.hpp"
 
@@ -27,34 +28,14 @@ namespace {
 using testing::async_sink;
 using testing::recording_output;
 using testing::temp_dir;
-
-std::string line_of(int i) { return R"({"n":)" + std::to_string(i) + R"(,"msg":"some padding text"})"; }
-
-std::string numbered_lines(int n, int from = 0) {
-  std::string s;
-  for (int i = from; i < from + n; ++i) s += line_of(i) + "\n";
-  return s;
-}
+using testing::lines_of;
+using testing::lines_of_file;
+using testing::numbered_lines;
+using testing::small_batches;
 
 std::vector<std::string> sorted_lines(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-config small_batches(const std::string& input) {
-  config cfg;
-  cfg.inputs = {input};
-  cfg.batch_bytes = 2048;  // many batches
-  cfg.max_line_bytes = 4096;
-  cfg.parse_threads = 2;
-  return cfg;
 }
 
 pipeline_hooks fast_retries() {
@@ -181,9 +162,7 @@ TEST(sink_stage, retries_give_up_into_the_dead_letter_when_limited) {
   const auto refused = a.stats().sink.rejected_events.load();
   EXPECT_GT(refused, 0u);
   EXPECT_EQ(a.stats().sink.retries.load(), 3u);  // the first attempt and two retries were refused
-  std::ifstream in(cfg.dead_letter);
-  std::vector<std::string> dead;
-  for (std::string l; std::getline(in, l);) dead.push_back(l);
+  const auto dead = lines_of_file(cfg.dead_letter);
   ASSERT_EQ(dead.size(), refused);
   EXPECT_NE(dead[0].find(R"("reason":"delivery_failed")"), std::string::npos) << dead[0];
   EXPECT_NE(dead[0].find("502 Bad Gateway"), std::string::npos) << dead[0];
@@ -203,9 +182,7 @@ TEST(sink_stage, rejected_events_are_dead_lettered_with_the_reason_and_finished_
   app a(cfg, app_overrides{std::move(out), nullptr, {}});
   const auto r = a.run();
   EXPECT_EQ(r.code, exit_code::ok) << r.message;
-  std::ifstream in(cfg.dead_letter);
-  std::vector<std::string> dead;
-  for (std::string l; std::getline(in, l);) dead.push_back(l);
+  const auto dead = lines_of_file(cfg.dead_letter);
   EXPECT_EQ(dead.size(), a.stats().sink.rejected_events.load());
   EXPECT_GT(dead.size(), 0u);
   for (const auto& d : dead) EXPECT_NE(d.find(R"("reason":"rejected","error":"400 Bad Request: schema")"), std::string::npos) << d;
@@ -239,7 +216,7 @@ TEST(sink_stage, checkpoint_never_passes_an_unacknowledged_event) {
   cfg.checkpoint = (dir.path() / "state.json").string();
   cfg.drain_timeout_s = 0.2;
   cfg.sink_tokens = 4;
-  const std::string held_line = line_of(700);
+  const std::string held_line = testing::numbered_line(700);
   auto out = std::make_unique<async_sink>(
       9, async_sink::policy{}, [&](const send_request& s) { return s.bytes.find(held_line) != std::string_view::npos; });
   auto* view = out.get();
