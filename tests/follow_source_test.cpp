@@ -308,6 +308,32 @@ TEST(follow_source, copytruncate_delivers_every_line_once_the_copy_supplying_the
   }
 }
 
+TEST(follow_source, copytruncate_with_the_writer_appending_between_copy_and_truncate_reads_the_original) {
+  testing::temp_dir d;
+  const auto app = d.file("app.log", "a1\na2\n");
+  auto cfg = follow_config({(d.path() / "app.log*").string()});
+  cfg.from_start = true;
+  follower f(cfg);
+  f.start();
+  ASSERT_TRUE(f.wait_for(has_all({"a1", "a2"})));
+  const auto id_a = identity_of(app);
+  // The copy is a snapshot; the original goes on growing until it is truncated. While
+  // both show the content, it is read from the bigger one.
+  d.file("copy.tmp", "a1\na2\n");
+  ASSERT_EQ(::rename((d.path() / "copy.tmp").c_str(), (d.path() / "app.log.1").c_str()), 0);
+  ASSERT_TRUE(poll_until([&] { return open_under(d.path()) == 2; })) << "the copy was never opened";
+  append(app, "a3\n");
+  ASSERT_TRUE(f.wait_for(has_all({"a3"})));
+  ASSERT_EQ(::truncate(app.c_str(), 0), 0);
+  append(app, "b1\n");
+  ASSERT_TRUE(f.wait_for(has_all({"b1"})));
+  f.stop();
+  const auto lines = f.lines();
+  EXPECT_EQ(texts_of(lines, id_a), (strings{"a1", "a2", "a3"}));
+  EXPECT_EQ(texts_of(lines, identity_of(app)), (strings{"b1"}));
+  EXPECT_EQ(lines.size(), 4u);
+}
+
 TEST(follow_source, a_rewrite_to_the_same_size_is_caught_by_its_mtime) {
   testing::temp_dir d;
   const auto app = d.file("app.log", "aaaa\nbbbb\n");
