@@ -445,6 +445,28 @@ TEST(follow_source, an_unterminated_last_line_goes_on_without_its_newline_when_t
   EXPECT_TRUE(lines[2].terminated);
 }
 
+TEST(follow_source, an_unterminated_last_line_goes_on_without_its_newline_when_the_file_is_rotated_away) {
+  testing::temp_dir d;
+  const auto app = d.file("app.log", "r1\nheld");
+  auto cfg = follow_config({app}, 20);
+  cfg.from_start = true;
+  follower f(cfg);
+  f.start();
+  ASSERT_TRUE(f.wait_for(has_all({"r1"})));
+  ASSERT_EQ(::rename(app.c_str(), (d.path() / "app.log.1").c_str()), 0);
+  append(app, "s1\n");
+  ASSERT_TRUE(f.wait_for(has_all({"held", "s1"})));
+  f.stop();
+  const auto lines = f.lines();
+  EXPECT_EQ(texts_of(lines, identity_of((d.path() / "app.log.1").string())), (strings{"r1", "held"}));
+  EXPECT_EQ(texts_of(lines, identity_of(app)), (strings{"s1"}));
+  ASSERT_EQ(lines.size(), 3u);
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.terminated, l.text != "held") << l.text;
+    if (l.text == "held") EXPECT_EQ(l.offset, 3u);
+  }
+}
+
 TEST(follow_source, an_unterminated_last_line_goes_on_at_shutdown_without_a_checkpoint) {
   testing::temp_dir d;
   const auto app = (d.path() / "app.log").string();
