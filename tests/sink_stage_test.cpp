@@ -129,6 +129,47 @@ TEST(sink_stage, a_retried_send_is_delivered_exactly_once_more) {
   EXPECT_EQ(sorted_lines(view->acknowledged_lines()), sorted_lines(lines_of(input)));
 }
 
+// A sink that answers inside send(), as a file does: it refuses every first attempt.
+class refuse_once_sink final : public sink {
+ public:
+  void send(const send_request& r) override {
+    ++sends;
+    if (r.attempt == 0) {
+      report(r.id, send_outcome::retry("not yet"));
+      return;
+    }
+    lines += static_cast<std::size_t>(std::count(r.bytes.begin(), r.bytes.end(), '\n'));
+    report(r.id, send_outcome::acknowledged());
+  }
+  std::string_view type() const override { return "test"; }
+  std::string describe() const override { return "refuse-once sink"; }
+  std::atomic<std::size_t> sends{0}, lines{0};
+};
+
+// Regression: a retry reported inside send() for the last batch was taken after the stage
+// had worked out its next wake-up, and nothing else came to wake it: the run never ended.
+TEST(sink_stage, a_retry_reported_inside_send_is_sent_again_even_for_the_last_batch) {
+  temp_dir dir;
+  const auto input = numbered_lines(500);
+  auto cfg = small_batches(dir.file("in.ndjson", input));
+  auto out = std::make_unique<refuse_once_sink>();
+  auto* view = out.get();
+  app a(cfg, app_overrides{std::move(out), nullptr, fast_retries()});
+  std::atomic<bool> ran{false};
+  run_result r;
+  std::thread t([&] {
+    r = a.run();
+    ran = true;
+  });
+  const bool ended = eventually([&] { return ran.load(); });
+  if (!ended) a.stop();  // unblocks the run (the drain then gives up) so the test can fail
+  t.join();
+  ASSERT_TRUE(ended) << "the run did not end: a retry was never sent again";
+  EXPECT_EQ(r.code, exit_code::ok) << r.message;
+  EXPECT_EQ(view->lines.load(), 500u);
+  EXPECT_EQ(view->sends.load(), 2 * a.stats().sink.batches_in.load());
+}
+
 TEST(sink_stage, retry_after_holds_every_later_send) {
   temp_dir dir;
   const auto input = numbered_lines(1500);

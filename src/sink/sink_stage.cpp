@@ -120,10 +120,13 @@ void sink_stage::loop() {
     take_outcomes();
     if (abandoned_.load(std::memory_order_acquire)) give_up_outstanding();
     reopen_outputs_if_asked();
-    const auto now = now_ns();
-    const std::int64_t next_send = send_due(now);
+    const std::int64_t next_send = send_due(now_ns());
     take_outcomes();
     durable_point_if_due(false);
+    // A retry asked for by an outcome taken just now is not in next_send: look again.
+    const auto now = now_ns();
+    const std::int64_t retry_at = earliest_retry();
+    if (retry_at <= now) continue;
 
     std::unique_lock lock(mutex_);
     // New batches are worth waking for only when a part could be cut from one now.
@@ -138,7 +141,7 @@ void sink_stage::loop() {
       if (closed_ && queue_.empty() && open_.empty() && outcomes_.empty()) break;
       continue;
     }
-    std::int64_t until = next_send > 0 ? now + next_send : never;
+    std::int64_t until = std::min(next_send > 0 ? now + next_send : never, retry_at);
     const bool durable_pending = on_durable && since_durable_ > 0 && status_ == sink_status::ok;
     // Something was acknowledged since the last durable point: make it durable on time
     // even when nothing else comes.
@@ -162,6 +165,15 @@ void sink_stage::loop() {
     if (dead_) dead_->sync();
     if (on_durable) on_durable();
   }
+}
+
+std::int64_t sink_stage::earliest_retry() const {
+  if (status_ != sink_status::ok || abandoned_.load(std::memory_order_acquire)) return never;
+  std::int64_t at = never;
+  for (const auto& ob : open_)
+    for (const auto& p : ob.parts)
+      if (p.st == part::state::waiting && p.attempt > 0) at = std::min(at, std::max(p.not_before_ns, paused_until_ns_));
+  return at;
 }
 
 bool sink_stage::take_outcomes() {

@@ -127,6 +127,8 @@ class sink_stage final : private send_completion {
   // next send could happen (0: nothing to wait for but outcomes or new batches).
   std::int64_t send_due(std::int64_t now);
   std::int64_t cut_next_part(open_batch& ob, std::int64_t now);
+  // When the first retry waiting may be sent (a time in ns; max: none waits).
+  std::int64_t earliest_retry() const;
   void send(open_batch& ob, part& p);
   void finish_ready_batches();
   // `given_up`: abandoned or after a failure, whatever its parts became.
