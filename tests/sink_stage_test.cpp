@@ -129,21 +129,45 @@ TEST(sink_stage, a_retried_send_is_delivered_exactly_once_more) {
   EXPECT_EQ(sorted_lines(view->acknowledged_lines()), sorted_lines(lines_of(input)));
 }
 
-// A sink that answers inside send(), as a file does: it refuses every first attempt.
-class refuse_once_sink final : public sink {
+// A sink that answers inside send(), as a file does, as `answer` says; it records when
+// each send began and when each Retry-After was reported.
+class answering_sink final : public sink {
  public:
+  explicit answering_sink(async_sink::policy answer) : answer_(std::move(answer)) {}
   void send(const send_request& r) override {
-    ++sends;
-    if (r.attempt == 0) {
-      report(r.id, send_outcome::retry("not yet"));
-      return;
+    const auto at = std::chrono::steady_clock::now();
+    send_outcome o = answer_(r);
+    {
+      std::lock_guard lock(mutex_);
+      sends_.push_back({r.id, r.attempt, at});
+      if (o.what == send_outcome::kind::acknowledged)
+        lines_ += static_cast<std::size_t>(std::count(r.bytes.begin(), r.bytes.end(), '\n'));
+      if (o.what == send_outcome::kind::retry && o.retry_after.count() >= 0)
+        pauses_.emplace_back(std::chrono::steady_clock::now(), o.retry_after);
     }
-    lines += static_cast<std::size_t>(std::count(r.bytes.begin(), r.bytes.end(), '\n'));
-    report(r.id, send_outcome::acknowledged());
+    report(r.id, std::move(o));
   }
   std::string_view type() const override { return "test"; }
-  std::string describe() const override { return "refuse-once sink"; }
-  std::atomic<std::size_t> sends{0}, lines{0};
+  std::string describe() const override { return "answering test sink"; }
+  std::vector<async_sink::sent_record> sends() const {
+    std::lock_guard lock(mutex_);
+    return sends_;
+  }
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::chrono::nanoseconds>> pauses() const {
+    std::lock_guard lock(mutex_);
+    return pauses_;
+  }
+  std::size_t lines() const {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  async_sink::policy answer_;
+  mutable std::mutex mutex_;
+  std::vector<async_sink::sent_record> sends_;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::chrono::nanoseconds>> pauses_;
+  std::size_t lines_ = 0;
 };
 
 // Regression: a retry reported inside send() for the last batch was taken after the stage
@@ -152,7 +176,8 @@ TEST(sink_stage, a_retry_reported_inside_send_is_sent_again_even_for_the_last_ba
   temp_dir dir;
   const auto input = numbered_lines(500);
   auto cfg = small_batches(dir.file("in.ndjson", input));
-  auto out = std::make_unique<refuse_once_sink>();
+  auto out = std::make_unique<answering_sink>(
+      [](const send_request& r) { return r.attempt == 0 ? send_outcome::retry("not yet") : send_outcome::acknowledged(); });
   auto* view = out.get();
   app a(cfg, app_overrides{std::move(out), nullptr, fast_retries()});
   std::atomic<bool> ran{false};
@@ -166,31 +191,35 @@ TEST(sink_stage, a_retry_reported_inside_send_is_sent_again_even_for_the_last_ba
   t.join();
   ASSERT_TRUE(ended) << "the run did not end: a retry was never sent again";
   EXPECT_EQ(r.code, exit_code::ok) << r.message;
-  EXPECT_EQ(view->lines.load(), 500u);
-  EXPECT_EQ(view->sends.load(), 2 * a.stats().sink.batches_in.load());
+  EXPECT_EQ(view->lines(), 500u);
+  EXPECT_EQ(view->sends().size(), 2 * a.stats().sink.batches_in.load());
 }
 
+// The sink answers inside send(), so the stage knows of each Retry-After before it could
+// send anything else: from then on, nothing at all may be sent until the pause is over.
 TEST(sink_stage, retry_after_holds_every_later_send) {
   temp_dir dir;
   const auto input = numbered_lines(1500);
   auto cfg = small_batches(dir.file("in.ndjson", input));
   static constexpr auto pause = std::chrono::milliseconds(150);
-  auto out = std::make_unique<async_sink>(5, [](const send_request& s) {
+  auto out = std::make_unique<answering_sink>([](const send_request& s) {
+    // Two refusals with a Retry-After, one of them for a retry that was refused before.
     if ((s.id == 4 || s.id == 20) && s.attempt == 0) return send_outcome::retry("429 Too Many Requests", pause);
+    if (s.id == 20 && s.attempt == 1) return send_outcome::retry("429 Too Many Requests", pause);
     return send_outcome::acknowledged();
   });
   auto* view = out.get();
   app a(cfg, app_overrides{std::move(out), nullptr, fast_retries()});
   const auto r = a.run();
   EXPECT_EQ(r.code, exit_code::ok) << r.message;
-  const auto pauses = view->retry_afters();
-  ASSERT_EQ(pauses.size(), 2u);
-  // No send at all, the retried one or any other, while a Retry-After was running.
+  const auto pauses = view->pauses();
+  ASSERT_EQ(pauses.size(), 3u);
   for (const auto& [at, length] : pauses) {
     for (const auto& s : view->sends())
       EXPECT_FALSE(s.at > at && s.at < at + length) << "send " << s.id << " during a Retry-After pause";
   }
-  EXPECT_EQ(sorted_lines(view->acknowledged_lines()), sorted_lines(lines_of(input)));
+  EXPECT_EQ(view->lines(), 1500u);
+  EXPECT_EQ(a.stats().sink.retries.load(), 3u);
 }
 
 TEST(sink_stage, retries_give_up_into_the_dead_letter_when_limited) {

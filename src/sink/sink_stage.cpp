@@ -260,19 +260,25 @@ std::int64_t sink_stage::send_due(std::int64_t now) {
   }
   if (now < paused_until_ns_) return paused_until_ns_ - now;
   std::int64_t next = never;
-  // Retries first: they are older than anything new.
+  // Retries first: they are older than anything new. An outcome reported meanwhile (a
+  // Retry-After, say) is handled before anything more is sent; it is taken after this
+  // loop, as handling it may finish batches of open_.
+  bool answered = false;
   for (auto& ob : open_) {
-    for (std::size_t i = 0; i < ob.parts.size(); ++i) {
+    for (std::size_t i = 0; i < ob.parts.size() && !answered; ++i) {
       part& p = ob.parts[i];
       if (p.st != part::state::waiting || p.attempt == 0) continue;
       if (p.not_before_ns > now) {
         next = std::min(next, p.not_before_ns);
         continue;
       }
-      // Outcomes are taken after this loop: handling them may finish batches of open_.
       send(ob, p);
+      std::lock_guard lock(mutex_);
+      answered = !outcomes_.empty();
     }
+    if (answered) break;
   }
+  if (answered) return 1;  // handled by the loop at once, then sending goes on
   if (take_outcomes() && (status_ != sink_status::ok || now_ns() < paused_until_ns_)) return 0;
   rate_blocked_ = false;
   for (;;) {
