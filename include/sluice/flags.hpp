@@ -27,7 +27,7 @@ struct flag_spec {
   std::string name{};        // the long name ("--output"), or "FILE" for the inputs
   std::string short_name{};  // "-o", or empty
   flag_kind kind = flag_kind::value;
-  std::string value_name{};    // in --help: "N[/s|/m|/h]", "PATH"; for an optional value "=MS"
+  std::string value_name{};    // in --help: "N[/s|/m|/h]", "PATH"; for an optional value "MS" (shown "[=MS]")
   std::string default_text{};  // in --help as [default]; a valid value, or empty (help says it)
   std::string help{};
   std::string group{};                 // the --help section
