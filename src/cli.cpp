@@ -1,6 +1,7 @@
 #include "sluice/cli.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -16,7 +17,9 @@
 #include <simdjson.h>
 #include <spdlog/version.h>
 
+#include "sluice/config_file.hpp"
 #include "sluice/errors.hpp"
+#include "sluice/flags.hpp"
 #include "sluice/metrics.hpp"
 #include "sluice/transform.hpp"
 
@@ -25,37 +28,6 @@ namespace sluice {
 namespace {
 
 constexpr const char* version = "0.1.0";
-// The shortest --stats and --stall-timeout: anything shorter is a busy loop.
-constexpr double min_interval_s = 0.01;
-
-double parse_number(const std::string& flag, std::string_view text) {
-  double v = 0;
-  const auto* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc() || p != end || !std::isfinite(v))
-    throw usage_error(fmt::format("{}: expected a number, got '{}'", flag, text));
-  return v;
-}
-
-std::size_t parse_count(const std::string& flag, const std::string& text, std::size_t max = 1'000'000) {
-  std::size_t v = 0;
-  const auto* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc() || p != end || v == 0)
-    throw usage_error(fmt::format("{}: expected a positive integer, got '{}'", flag, text));
-  if (v > max) throw usage_error(fmt::format("{}: at most {}, got '{}'", flag, max, text));
-  return v;
-}
-
-// Token counts and sizes: far above any use, low enough that the budget cannot overflow.
-constexpr std::size_t max_tokens = 4096;
-constexpr std::size_t max_buffer_bytes = std::size_t{1} << 30;
-
-std::size_t bounded_size(const std::string& flag, const std::string& text, std::size_t max) {
-  const auto v = parse_size(flag, text);
-  if (v > max) throw usage_error(fmt::format("{}: at most {} MiB, got '{}'", flag, max >> 20, text));
-  return v;
-}
 
 double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
@@ -256,12 +228,67 @@ std::string version_text() {
                      int(simdjson::SIMDJSON_VERSION_REVISION), SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH);
 }
 
+namespace {
+
+// What was given for one declared flag, and where: the command line, or a --config file.
+struct given_flag {
+  bool given = false;
+  bool on = false;                 // a boolean's CLI11 result
+  std::string text;                // a value, or an optional value after '='
+  std::vector<std::string> texts;  // the inputs
+  std::string origin;              // "FILE:LINE" for a value from --config; empty: the command line
+};
+
+// --config FILE: fills what the command line did not give (the command line wins).
+void take_config_file(const std::string& path, const flag_set& flags, std::vector<given_flag>& values) {
+  std::vector<int> line_of(flags.size(), 0);
+  for (const auto& e : read_config_file(path)) {
+    const auto it = std::find_if(flags.begin(), flags.end(), [&](const flag_spec& f) { return f.key() == e.key; });
+    const std::string where = fmt::format("{}:{}", path, e.line);
+    if (it == flags.end())
+      throw usage_error(fmt::format("{}: unknown key '{}' (keys are the long flag names without dashes, see --help)",
+                                    where, e.key));
+    const auto i = static_cast<std::size_t>(it - flags.begin());
+    if (line_of[i] != 0)
+      throw usage_error(fmt::format("{}: '{}' is given twice (first on line {})", where, e.key, line_of[i]));
+    line_of[i] = e.line;
+    auto& v = values[i];
+    if (v.given) continue;  // the command line wins
+    const flag_spec& f = *it;
+    if (f.kind == flag_kind::inputs) {
+      v.texts = e.values;
+      v.given = !v.texts.empty();
+    } else {
+      if (e.array || e.values.size() != 1)
+        throw usage_error(fmt::format("{}: {}: expected one value, got an array", where, f.name));
+      const std::string& text = e.values.front();
+      if (f.kind == flag_kind::value) {
+        v.text = text;
+        v.given = true;
+      } else if (text == "true" || text == "false") {
+        v.given = text == "true";
+      } else if (f.kind == flag_kind::optional) {
+        v.text = text;
+        v.given = true;
+      } else {
+        throw usage_error(fmt::format("{}: {}: expected true or false, got '{}'", where, f.name, text));
+      }
+    }
+    v.origin = where;
+  }
+}
+
+// The groups of --help, in this order; a group no component uses is not shown.
+constexpr std::array<std::string_view, 5> group_order = {"Input", "Processing", "Flow control", "Output",
+                                                         "Observability"};
+
+}  // namespace
+
 std::optional<config> parse_command_line(int argc, const char* const* argv) {
-  config cfg;
-  std::string max_line = "1MiB", batch_bytes = "256KiB", read_ahead = "4", parse_tokens, sink_tokens = "4";
-  std::string threads, rate, rate_bytes, burst, burst_bytes, on_full = "block", drain = "5", format = "json",
-                            dl_format = "raw", stats_value;
-  bool stats_given = false;
+  const flag_set& flags = all_flags();
+  std::vector<given_flag> values(flags.size());
+  std::vector<CLI::Option*> options(flags.size(), nullptr);
+  std::string config_path;
 
   CLI::App app{"sluice: a log stream processor. Reads NDJSON logs from stdin or files, keeps the\n"
                "lines that are JSON objects, and writes them out in order, at a rate you set, with\n"
@@ -274,135 +301,50 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
       "Sizes take K, M, G (or KiB, MiB, GiB): powers of 1024; at most 1G, token counts at most 4096,\n"
       "and the memory budget (--log-level info prints it) must fit --memory-limit.\n"
       "Durations take ms, s, m, h (200ms, 1.5s, 5m); a plain number is seconds (for --poll, ms).\n"
-      "Every duration is at most 30 days; --stats and --stall-timeout at least 10ms.\n\n"
+      "Every duration is at most 30 days; --stats and --stall-timeout at least 10ms.\n"
+      "--config FILE: keys are the long names without dashes (rate = \"500/s\", follow = true,\n"
+      "inputs = [\"a.log\"]); a flag on the command line wins over the file.\n\n"
       "Examples:\n"
       "  kubectl logs -f api | sluice --rate 500/s          # throttle a live stream\n"
       "  sluice --dead-letter bad.ndjson --stats app.log    # validate a file, keep the bad lines\n"
       "  sluice -F '/var/log/app/*.log' --checkpoint app.ckpt --where 'level == \"error\"' -o errors.ndjson\n"
       "                                                     # follow rotating logs, resume after a restart\n\n"
       "Exit: 0 all delivered (or stdout closed), 1 runtime failure, 2 usage error.");
+  app.add_option("--config", config_path, "Read flags from a TOML file (see below); the command line wins")
+      ->type_name("FILE")->group("Input");
 
-  app.add_option("FILE", cfg.inputs, "Inputs, read in order (none, or \"-\": stdin); with -F, paths or globs")
-      ->group("Input");
-  app.add_flag("-F,--follow", cfg.follow, "Follow files as they grow and rotate (like tail -F)")->group("Input");
-  app.add_flag("--from-start", cfg.from_start,
-               "Files present at the first start begin at their start (default: their end)")
-      ->group("Input");
-  app.add_option("--checkpoint", cfg.checkpoint,
-                 "Save read offsets to PATH; a restart continues after the last event finished with")
-      ->group("Input");
-  std::string checkpoint_interval = "1s";
-  app.add_option("--checkpoint-interval", checkpoint_interval,
-                 "Make the output durable and save the checkpoint this often (100ms to 1h)")
-      ->capture_default_str()->group("Input");
-  app.add_flag("--reset-checkpoint", cfg.reset_checkpoint, "Start over if the checkpoint file is unreadable")
-      ->group("Input");
-  std::string max_open = "256";
-  app.add_option("--max-open-files", max_open,
-                 "With -F: idle files held open; more are closed and reopened by path when they change")
-      ->capture_default_str()->group("Input");
-  bool poll_given = false;
-  std::string poll_value;
-  // Shown in --help; parsed by take_optional_value_flags.
-  app.add_flag("--poll", poll_given, "=MS: notice file changes by polling every MS ms (or =2s, =500ms) instead of inotify")
-      ->group("Input");
-  app.add_option("--max-line-bytes", max_line, "Longer lines are oversize: counted, dead-lettered")
-      ->capture_default_str()->group("Input");
+  std::vector<std::string_view> groups(group_order.begin(), group_order.end());
+  for (const auto& f : flags)
+    if (std::find(groups.begin(), groups.end(), f.group) == groups.end()) groups.push_back(f.group);
+  for (const auto group : groups) {
+    for (std::size_t i = 0; i < flags.size(); ++i) {
+      const flag_spec& f = flags[i];
+      if (f.group != group) continue;
+      const std::string names = f.short_name.empty() ? f.name : f.short_name + "," + f.name;
+      CLI::Option* opt = nullptr;
+      switch (f.kind) {
+        case flag_kind::inputs: opt = app.add_option(names, values[i].texts, f.help); break;
+        case flag_kind::boolean: opt = app.add_flag(names, values[i].on, f.help); break;
+        // Shown in --help; parsed by take_optional_value_flags before CLI11 sees the words.
+        case flag_kind::optional:
+          opt = app.add_flag(names, values[i].given, "[=" + f.value_name + "] " + f.help);
+          break;
+        case flag_kind::value: opt = app.add_option(names, values[i].text, f.help); break;
+      }
+      // What each value is, in --help (CLI11 would say TEXT: every value is parsed later).
+      if (!f.value_name.empty() && f.kind != flag_kind::optional && f.kind != flag_kind::boolean)
+        opt->type_name(f.value_name);
+      if (!f.default_text.empty()) opt->default_str(f.default_text);
+      if (!f.choices.empty()) opt->check(CLI::IsMember(f.choices));
+      opt->group(std::string(group));
+      options[i] = opt;
+    }
+  }
 
-  app.add_option("--where", cfg.where, "Keep events for which EXPR is true (see README: --where)")
-      ->group("Processing");
-  app.add_option("--select", cfg.select, "Keep only these fields: F,F.. (req.path, a[\"odd.key\"])")
-      ->group("Processing");
-  app.add_option("--drop", cfg.drop, "Remove these fields: F,F.. (not with --select)")->group("Processing");
-  app.add_option("--parse-threads", threads, "Parser threads (default: hardware threads)")->group("Processing");
-  app.add_flag("--unordered", cfg.unordered, "Do not keep input order")->group("Processing");
-
-  const char* fc = "Flow control";
-  app.add_option("--batch-bytes", batch_bytes, "Largest batch")->capture_default_str()->group(fc);
-  app.add_option("--read-ahead", read_ahead, "Batches read, waiting for parse")->capture_default_str()->group(fc);
-  app.add_option("--parse-tokens", parse_tokens, "Batches in parse or waiting in order (default 2 x threads)")
-      ->group(fc);
-  app.add_option("--sink-tokens", sink_tokens, "Batches queued for the sink")->capture_default_str()->group(fc);
-  app.add_option("--rate", rate, "Events per unit of time at the sink: N[/s|/m|/h] (default unlimited)")
-      ->group(fc);
-  app.add_option("--rate-bytes", rate_bytes, "Bytes per second at the sink: SIZE[/s]")->group(fc);
-  app.add_option("--burst", burst, "Events the bucket may send at once (default 100 ms of rate)")->group(fc);
-  app.add_option("--burst-bytes", burst_bytes,
-                 "Bytes the byte bucket may send at once (default: 100 ms of rate, at least --max-line-bytes)")
-      ->group(fc);
-  app.add_option("--on-full", on_full, "block: stop reading when the sink is full; drop: drop and count")
-      ->check(CLI::IsMember({"block", "drop"}))->capture_default_str()->group(fc);
-  std::string memory_limit;
-  app.add_option("--memory-limit", memory_limit,
-                 "The memory the budget must fit in (default: physical memory, or the cgroup's memory.max)")
-      ->group(fc);
-  app.add_option("--drain-timeout", drain, "On SIGINT/SIGTERM, deliver in-flight events for at most this long")
-      ->capture_default_str()->group(fc);
-
-  app.add_option("-o,--output", cfg.output, "Output file, appended to; reopened on SIGHUP (default stdout)")
-      ->group("Output");
-  app.add_option("--format", format, "json: one object a line; logfmt: key=value pairs")
-      ->check(CLI::IsMember({"json", "logfmt"}))->capture_default_str()->group("Output");
-  app.add_option("--dead-letter", cfg.dead_letter, "Invalid and oversize lines go here")->group("Output");
-  app.add_option("--dead-letter-format", dl_format,
-                 "raw: the line as read; json: {reason,error,source,offset,length,line}")
-      ->check(CLI::IsMember({"raw", "json"}))->capture_default_str()->group("Output");
-
-  const char* obs = "Observability";
-  // Shown in --help; parsed by take_optional_value_flags before CLI11 sees the words.
-  app.add_flag("--stats", stats_given, "[=DURATION] per-stage counters as JSON lines at exit (and every DURATION)")
-      ->group(obs);
-  app.add_option("--stats-file", cfg.stats_file, "Where --stats goes (default stderr)")->group(obs);
-  std::string metrics, stall = "30";
-  app.add_option("--metrics", metrics,
-                 "Serve Prometheus /metrics and /healthz on [HOST:]PORT (a bare port binds 127.0.0.1)")
-      ->group(obs);
-  app.add_option("--stall-timeout", stall, "/healthz answers 503 after this long without sink progress")
-      ->capture_default_str()->group(obs);
-  app.add_flag_function(
-         "--no-progress", [&cfg](std::int64_t) { cfg.progress = false; },
-         "No progress line on a terminal (shown when reading files)")
-      ->group(obs);
-  app.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
-      ->capture_default_str()->group(obs);
-
-  // What each value is, in --help (CLI11 would say TEXT: every value is parsed here).
-  for (const auto& [name, type] : std::initializer_list<std::pair<const char*, const char*>>{
-           {"FILE", "FILE"},
-           {"--checkpoint", "PATH"},
-           {"--checkpoint-interval", "DURATION"},
-           {"--max-line-bytes", "SIZE"},
-           {"--where", "EXPR"},
-           {"--select", "F,.."},
-           {"--drop", "F,.."},
-           {"--parse-threads", "N"},
-           {"--batch-bytes", "SIZE"},
-           {"--read-ahead", "N"},
-           {"--parse-tokens", "N"},
-           {"--sink-tokens", "N"},
-           {"--rate", "N[/s|/m|/h]"},
-           {"--rate-bytes", "SIZE[/s]"},
-           {"--burst", "N"},
-           {"--burst-bytes", "SIZE"},
-           {"--on-full", "block|drop"},
-           {"--drain-timeout", "DURATION"},
-           {"--memory-limit", "SIZE"},
-           {"--output", "PATH"},
-           {"--format", "json|logfmt"},
-           {"--dead-letter", "PATH"},
-           {"--dead-letter-format", "raw|json"},
-           {"--stats-file", "PATH"},
-           {"--max-open-files", "N"},
-           {"--metrics", "[HOST:]PORT"},
-           {"--stall-timeout", "DURATION"},
-           {"--log-level", "LEVEL"},
-       })
-    app.get_option(name)->type_name(type);
-
-  std::vector<std::string> words =
-      take_optional_value_flags(argc, argv, {{"--stats", &stats_given, &stats_value},
-                                             {"--poll", &poll_given, &poll_value}});
+  std::vector<optional_value_flag> optional_flags;
+  for (std::size_t i = 0; i < flags.size(); ++i)
+    if (flags[i].kind == flag_kind::optional) optional_flags.push_back({flags[i].name, &values[i].given, &values[i].text});
+  std::vector<std::string> words = take_optional_value_flags(argc, argv, optional_flags);
   try {
     app.parse(words);
   } catch (const CLI::CallForHelp&) {
@@ -416,62 +358,53 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
     if (const auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
     throw usage_error(msg + " (see --help)");
   }
+  for (std::size_t i = 0; i < flags.size(); ++i) {
+    auto& v = values[i];
+    switch (flags[i].kind) {
+      case flag_kind::inputs: v.given = !v.texts.empty(); break;
+      case flag_kind::boolean: v.given = v.on; break;
+      case flag_kind::optional: break;  // set by take_optional_value_flags
+      case flag_kind::value: v.given = options[i]->count() > 0; break;
+    }
+  }
+  if (!config_path.empty()) take_config_file(config_path, flags, values);
 
-  cfg.max_line_bytes = bounded_size("--max-line-bytes", max_line, max_buffer_bytes);
-  cfg.batch_bytes = bounded_size("--batch-bytes", batch_bytes, max_buffer_bytes);
-  if (cfg.batch_bytes < 64) throw usage_error("--batch-bytes: must be at least 64");
-  cfg.read_ahead = parse_count("--read-ahead", read_ahead, max_tokens);
-  cfg.sink_tokens = parse_count("--sink-tokens", sink_tokens, max_tokens);
-  if (!memory_limit.empty()) cfg.memory_limit = parse_size("--memory-limit", memory_limit);
-  if (!threads.empty()) {
-    const auto n = parse_count("--parse-threads", threads);
-    if (n > 1024) throw usage_error("--parse-threads: at most 1024");
-    cfg.parse_threads = static_cast<unsigned>(n);
+  // Step two: each given flag's check turns its text into the config, in declaration order.
+  // A value from the file is checked as the flag would be, and the message says where it is.
+  config cfg;
+  for (std::size_t i = 0; i < flags.size(); ++i) {
+    const flag_spec& f = flags[i];
+    const auto& v = values[i];
+    if (!v.given) continue;
+    try {
+      if (!f.choices.empty() && !v.origin.empty()) {
+        std::string text = v.text;
+        if (const std::string err = CLI::IsMember(f.choices)(text); !err.empty())
+          throw usage_error(fmt::format("{}: {}", f.name, err));
+      }
+      if (f.kind == flag_kind::inputs) {
+        for (const auto& t : v.texts) f.apply(t, cfg);
+      } else {
+        f.apply(v.text, cfg);
+      }
+    } catch (const usage_error& e) {
+      if (v.origin.empty()) throw;
+      throw usage_error(fmt::format("{}: {}", v.origin, e.what()));
+    }
   }
-  if (!parse_tokens.empty()) cfg.parse_tokens = parse_count("--parse-tokens", parse_tokens, max_tokens);
-  if (!rate.empty()) cfg.rate = parse_rate("--rate", rate, false);
-  if (!rate_bytes.empty()) cfg.rate_bytes = parse_rate("--rate-bytes", rate_bytes, true);
-  if (!burst.empty()) {
-    const double b = parse_number("--burst", burst);
-    if (b < 1 || b > max_rate_events)
-      throw usage_error(fmt::format("--burst: must be 1 to {:g}, got '{}'", max_rate_events, burst));
-    if (rate.empty()) throw usage_error("--burst needs --rate");
-    cfg.burst = b;
-  }
-  if (!burst_bytes.empty()) {
-    const auto b = parse_size("--burst-bytes", burst_bytes);
-    if (static_cast<double>(b) > max_rate_bytes)
-      throw usage_error(fmt::format("--burst-bytes: at most 1024G, got '{}'", burst_bytes));
-    if (rate_bytes.empty()) throw usage_error("--burst-bytes needs --rate-bytes");
-    cfg.burst_bytes = static_cast<double>(b);
-  }
-  cfg.on_full = on_full == "drop" ? on_full_policy::drop : on_full_policy::block;
-  cfg.drain_timeout_s = parse_duration("--drain-timeout", drain, 0, max_duration_s);
-  cfg.dead_letter_fmt = dl_format == "json" ? dead_letter_format::json : dead_letter_format::raw;
-  cfg.format = format == "logfmt" ? output_format::logfmt : output_format::json;
-  // Compiled here once to report a bad expression or list as a usage error (exit 2).
+  const auto given = [&](std::string_view name) {
+    for (std::size_t i = 0; i < flags.size(); ++i)
+      if (flags[i].name == name) return values[i].given;
+    return false;
+  };
+
+  // Checks across flags.
+  if (cfg.burst && !given("--rate")) throw usage_error("--burst needs --rate");
+  if (cfg.burst_bytes && !given("--rate-bytes")) throw usage_error("--burst-bytes needs --rate-bytes");
+  // Compiled here once to report --select with --drop as a usage error (exit 2).
   const transform check(cfg);
-  cfg.stats = stats_given;
-  if (!stats_value.empty()) {
-    cfg.stats_interval_s = parse_duration("--stats", stats_value, min_interval_s, max_duration_s);
-  }
   if (!cfg.stats_file.empty() && !cfg.stats) cfg.stats = true;
-  if (!metrics.empty()) {
-    const auto addr = parse_listen_address(metrics);
-    cfg.metrics_host = addr.host;
-    cfg.metrics_port = addr.port;
-  }
-  cfg.stall_timeout_s = parse_duration("--stall-timeout", stall, min_interval_s, max_duration_s);
-  for (const auto& in : cfg.inputs)
-    if (in.empty()) throw usage_error("an empty input path was given");
-  cfg.max_open_files = parse_count("--max-open-files", max_open);
-  if (poll_given) {
-    // A plain number is milliseconds here, as it always was; at most an hour (an int of ms).
-    cfg.poll_ms = poll_value.empty()
-                      ? 1000
-                      : static_cast<unsigned>(std::lround(parse_duration("--poll", poll_value, 0.001, 3600, 0.001) * 1000));
-    if (!cfg.follow) throw usage_error("--poll needs -F/--follow");
-  }
+  if (given("--poll") && !cfg.follow) throw usage_error("--poll needs -F/--follow");
   const bool stdin_only = cfg.inputs.empty() || std::all_of(cfg.inputs.begin(), cfg.inputs.end(),
                                                              [](const std::string& p) { return p == "-"; });
   if (cfg.follow) {
@@ -481,13 +414,11 @@ std::optional<config> parse_command_line(int argc, const char* const* argv) {
   } else if (cfg.from_start) {
     throw usage_error("--from-start needs -F/--follow");
   }
-  // Under 100ms the fdatasync of every save would cost more than the events it saves.
-  cfg.checkpoint_interval_s = parse_duration("--checkpoint-interval", checkpoint_interval, 0.1, 3600);
   if (!cfg.checkpoint.empty()) {
     if (stdin_only) throw usage_error("--checkpoint needs files: stdin cannot be resumed");
   } else if (cfg.reset_checkpoint) {
     throw usage_error("--reset-checkpoint needs --checkpoint");
-  } else if (app.get_option("--checkpoint-interval")->count() > 0) {
+  } else if (given("--checkpoint-interval")) {
     throw usage_error("--checkpoint-interval needs --checkpoint");
   }
   check_output_is_no_input(cfg);

@@ -1,6 +1,7 @@
 // The command line (DESIGN.md §3), parsed in two steps: CLI11 checks the words, then the
 // values are validated and turned into a config. Every flag's name, help, default and
-// check live together in cli.cpp, and --help is generated from them.
+// check are declared by its component (sluice/flags.hpp); cli.cpp assembles them into
+// --help and CLI11, reads --config FILE, and checks what crosses flags.
 #pragma once
 
 #include <optional>

@@ -66,6 +66,9 @@ struct config {
   double stall_timeout_s = 30;   // /healthz: no sink progress this long with work queued
   std::string log_level = "warn";
 
+  // Every field: a --config file and the same flags give equal configs (cli_test.cpp).
+  bool operator==(const config&) const = default;
+
   // Fills the defaults that depend on the machine (threads, parse tokens).
   void resolve_defaults();
 
