@@ -17,7 +17,7 @@ void config::resolve_defaults() {
 }
 
 std::size_t config::largest_buffer_bytes() const {
-  return std::max(batch_bytes, max_line_bytes + 1) + parse_padding;
+  return std::max(batch_bytes, max_line_bytes + 2) + parse_padding;
 }
 
 std::size_t config::max_batches_alive() const { return read_ahead + parse_tokens + sink_tokens + 1; }

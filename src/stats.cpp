@@ -223,7 +223,7 @@ std::string pipeline_stats::to_prometheus() const {
   sample("sluice_blocked_seconds_total", "sink", static_cast<double>(get(s.blocked_ns)) / 1e9);
   family("sluice_rate_wait_seconds_total", "counter", "Time the sink waited for rate tokens.");
   sample("sluice_rate_wait_seconds_total", nullptr, static_cast<double>(s.rate_wait.total_ns(now)) / 1e9);
-  family("sluice_write_seconds_total", "counter", "Time the sink spent inside write().");
+  family("sluice_write_seconds_total", "counter", "Time the sink spent handing events to its destination (write(2) for files).");
   sample("sluice_write_seconds_total", nullptr, static_cast<double>(get(s.write_ns)) / 1e9);
 
   const std::pair<const char*, const token_gauge*> gauges[] = {

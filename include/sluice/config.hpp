@@ -73,7 +73,8 @@ struct config {
   void resolve_defaults();
 
   // Capacity of a pooled batch buffer; a longer line gets a buffer of its own, at most
-  // max_line_bytes + 1 (the +1 tells "exactly at the limit" from "over it").
+  // max_line_bytes + 2 (+1 tells "exactly at the limit" from "over it", +1 more for the
+  // '\r' of a CRLF line at the limit, which does not count against it).
   std::size_t largest_buffer_bytes() const;
   // DESIGN.md §2.1: read-ahead + parse tokens + sink tokens, +1 for the batch the reader
   // is filling while it waits.
